@@ -1,0 +1,50 @@
+"""Money as integer micro-dollars: parsing what people type, showing what they read."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+MICROS_PER_USD = 1_000_000
+
+
+class MoneyError(ValueError):
+    """An amount that cannot be read as dollars."""
+
+
+def parse_usd(text: str) -> int:
+    """Read `5`, `5.5`, `$5.50` (or `5 USD`) as micro-dollars; refuse anything else."""
+    raw = text.strip().replace(",", "")
+    if raw.lower().endswith("usd"):
+        raw = raw[:-3].strip()
+    if raw.startswith("$"):
+        raw = raw[1:].strip()
+    if not raw or raw[0] in "+-" and not raw[1:]:
+        raise MoneyError(f"'{text}' is not an amount; write it like 5, 5.5 or $5.50")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise MoneyError(f"'{text}' is not an amount; write it like 5, 5.5 or $5.50") from None
+    if not value.is_finite():
+        raise MoneyError(f"'{text}' is not an amount; write it like 5, 5.5 or $5.50")
+    if value < 0:
+        raise MoneyError(f"'{text}' is negative; amounts must be 0 or more")
+    micros = value * MICROS_PER_USD
+    if micros != micros.to_integral_value():
+        raise MoneyError(f"'{text}' has more than 6 decimals; use at most 6 (micro-dollars)")
+    if micros > 10**15:
+        raise MoneyError(f"'{text}' is too large; use at most $1,000,000,000")
+    return int(micros)
+
+
+def format_usd(micros: int) -> str:
+    """Show micro-dollars as `$1.00`, `$0.055`, `$12.50`: two decimals, more only when needed."""
+    sign = "-" if micros < 0 else ""
+    whole, frac = divmod(abs(micros), MICROS_PER_USD)
+    digits = f"{frac:06d}".rstrip("0")
+    digits = digits.ljust(2, "0")
+    return f"{sign}${whole:,}.{digits}"
+
+
+def cost_micros(seconds: int, price_per_second_micros: int) -> int:
+    """What `seconds` of video cost at a per-second price."""
+    return seconds * price_per_second_micros

@@ -1,0 +1,148 @@
+"""The storage interface callers use; backends (SQLite, PostgreSQL) implement it without callers noticing.
+
+This file is the contract. `storage.open_store(url, config)` returns a `Store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
+
+PeriodKind = Literal["day", "week", "month", "total"]
+RefusalReason = Literal["frozen", "inflight", "budget", "cap"]
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    """Settings the ledger needs, taken from `bot.settings.Settings` once."""
+
+    default_budget_micros: int  # used when no `budget default` was set by an admin
+    period: PeriodKind
+    max_inflight_per_user: int
+    job_timeout_s: int
+    clock: Callable[[], float]  # epoch seconds; tests pass a fixed clock
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What a handler knows when it asks for a reservation."""
+
+    id: str
+    team_id: str
+    user_id: str
+    channel_id: str
+    prompt: str
+    duration: int
+    aspect_ratio: str
+    model: str
+    price_micros: int
+    response_url: str | None = None
+    origin: str = "command"
+
+
+class Refused(Exception):
+    """A reservation that did not fit; nothing was stored."""
+
+    def __init__(
+        self, reason: RefusalReason, status: BudgetStatus, workspace: WorkspaceStatus, estimate_micros: int
+    ) -> None:
+        super().__init__(reason)
+        self.reason: RefusalReason = reason
+        self.status = status
+        self.workspace = workspace
+        self.estimate_micros = estimate_micros
+
+
+class Store(Protocol):
+    """Everything the app keeps. All money is integer micro-dollars."""
+
+    dialect: Literal["sqlite", "postgresql"]
+    config: LedgerConfig
+
+    async def close(self) -> None: ...
+
+    # --- ledger -----------------------------------------------------------------
+    async def reserve(self, new: NewJob, *, owner: str, lease_s: float) -> Job:
+        """Atomically check frozen / in-flight / budget / cap and store the job with its reservation.
+
+        Raises Refused (nothing stored) when it does not fit. The job starts ACCEPTED, money RESERVED,
+        owned by `owner` with a lease of `lease_s` seconds, deadline = now + job_timeout_s.
+        """
+        ...
+
+    async def settle(self, job_id: str, billed_seconds: int) -> bool:
+        """Turn the reservation into a charge of billed_seconds x price; True only the first time."""
+        ...
+
+    async def release(self, job_id: str) -> bool:
+        """Release the reservation, nothing charged; True only the first time."""
+        ...
+
+    async def budget_status(self, user_id: str) -> BudgetStatus: ...
+
+    async def workspace_status(self) -> WorkspaceStatus: ...
+
+    async def set_user_budget(self, user_id: str, micros: int) -> None: ...
+
+    async def set_default_budget(self, micros: int | None) -> None:
+        """None goes back to the configured default."""
+        ...
+
+    async def set_cap(self, micros: int | None) -> None:
+        """None means no workspace cap."""
+        ...
+
+    async def set_frozen(self, user_id: str, frozen: bool) -> bool:
+        """True when this changed anything."""
+        ...
+
+    async def usage(self) -> list[UserUsage]:
+        """This period's spend per user, largest first."""
+        ...
+
+    async def user_jobs(self, user_id: str, limit: int = 10, *, this_period: bool = False) -> list[Job]:
+        """A user's most recent jobs, newest first."""
+        ...
+
+    async def period_jobs(self) -> list[Job]:
+        """Every job of the current period, oldest first (for export)."""
+        ...
+
+    async def claim_alert(self, key: str) -> bool:
+        """Record that alert `key` was sent this period; True only the first time."""
+        ...
+
+    async def audit(self) -> list[str]:
+        """Ledger inconsistencies in words; empty when every micro-dollar balances."""
+        ...
+
+    # --- jobs -------------------------------------------------------------------
+    async def get_job(self, job_id: str) -> Job | None: ...
+
+    async def transition(
+        self, job_id: str, to: JobState, *, expect: Iterable[JobState], owner: str | None = None, **fields: Any
+    ) -> Job | None:
+        """Compare-and-set: move to `to` (and set fields) only if the state is in `expect` (and, when
+        given, the job is owned by `owner`). Returns the new job, or None when nothing changed."""
+        ...
+
+    async def update(self, job_id: str, **fields: Any) -> Job | None:
+        """Set non-state fields (status_ts, attempts, last_error, ...)."""
+        ...
+
+    async def claim(self, owner: str, lease_s: float, limit: int = 500) -> list[Job]:
+        """Take unfinished jobs whose lease expired (or that `owner` already holds); renew their lease."""
+        ...
+
+    async def renew(self, owner: str, lease_s: float) -> int:
+        """Extend the lease of every unfinished job `owner` holds; returns how many."""
+        ...
+
+    async def drop_leases(self, owner: str) -> None:
+        """Let other replicas take `owner`'s jobs at once (graceful shutdown)."""
+        ...
+
+    async def unfinished_jobs(self) -> list[Job]: ...

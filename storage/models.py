@@ -1,0 +1,120 @@
+"""Records kept in the database: the job and its states, budgets and usage."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class JobState(str, Enum):
+    """Where a job is. Stored as text; transitions live in `storage.jobs`."""
+
+    ACCEPTED = "accepted"  # reserved and stored; the gateway has heard nothing
+    SUBMITTING = "submitting"  # a create request may be on its way to the gateway
+    SUBMITTED = "submitted"  # the gateway gave us a job id
+    GENERATING = "generating"  # the gateway says it is processing
+    DOWNLOADING = "downloading"  # completed; fetching the result
+    UPLOADING = "uploading"  # result on disk; uploading into Slack
+    DELIVERED = "delivered"  # the MP4 (or its link) is in the thread
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.DELIVERED, JobState.FAILED, JobState.EXPIRED)
+
+
+UNFINISHED_STATES: tuple[JobState, ...] = tuple(s for s in JobState if not s.finished)
+
+
+class MoneyState(str, Enum):
+    """What a job's reservation became; each job moves out of `reserved` exactly once."""
+
+    RESERVED = "reserved"
+    CHARGED = "charged"
+    RELEASED = "released"
+
+
+class Job(BaseModel):
+    """One /video request, from the command to the delivered MP4."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str  # also the gateway Idempotency-Key
+    team_id: str
+    user_id: str
+    channel_id: str  # where the command was typed
+    response_url: str | None = None
+    prompt: str
+    duration: int
+    aspect_ratio: str
+    model: str
+    price_micros: int  # per second
+    estimate_micros: int
+    period: str  # budget period the job counts in, e.g. "2026-11"
+    state: JobState
+    money_state: MoneyState
+    charged_micros: int = 0
+    gateway_job_id: str | None = None
+    result_url: str | None = None
+    result_duration: int | None = None
+    result_resolution: str | None = None
+    delivery_channel: str | None = None  # where the thread lives (the channel or the user's DM)
+    parent_ts: str | None = None
+    status_ts: str | None = None
+    file_id: str | None = None
+    permalink: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    failure_reason: str | None = None  # the words the user read
+    created_at: float
+    updated_at: float
+    deadline_at: float
+    owner: str | None = None
+    lease_until: float | None = None
+    origin: str = "command"  # command | regenerate | modal
+
+
+class BudgetStatus(BaseModel):
+    """A user's money in the current period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    period: str
+    limit_micros: int
+    spent_micros: int
+    reserved_micros: int
+    own_budget: bool  # False when the default applies
+    frozen: bool
+    resets_at: float | None  # epoch seconds, None for the `total` period
+
+    @property
+    def remaining_micros(self) -> int:
+        return max(0, self.limit_micros - self.spent_micros - self.reserved_micros)
+
+
+class UserUsage(BaseModel):
+    """One row of `/video-admin usage`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    jobs: int
+    seconds: int
+    spent_micros: int
+    reserved_micros: int
+    limit_micros: int
+
+
+class WorkspaceStatus(BaseModel):
+    """The whole workspace's money in the current period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    period: str
+    cap_micros: int | None
+    spent_micros: int
+    reserved_micros: int
+    default_budget_micros: int
