@@ -129,6 +129,21 @@ class Store(Protocol):
         given, the job is owned by `owner`). Returns the new job, or None when nothing changed."""
         ...
 
+    async def finish(
+        self,
+        job_id: str,
+        to: JobState,
+        *,
+        expect: Iterable[JobState],
+        owner: str | None = None,
+        billed_seconds: int | None = None,
+        **fields: Any,
+    ) -> Job | None:
+        """In ONE transaction: move to a finished state (compare-and-set as `transition`) and settle the
+        money: DELIVERED charges billed_seconds x price (billed_seconds required), FAILED / EXPIRED
+        release. A repeat (state no longer in `expect`) changes nothing and returns None."""
+        ...
+
     async def update(self, job_id: str, **fields: Any) -> Job | None:
         """Set non-state fields (status_ts, attempts, last_error, ...)."""
         ...

@@ -1,0 +1,32 @@
+"""The app factory: a fresh Bolt AsyncApp per call, each handler module registering itself."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.deps import Deps
+from handlers import admin, video
+
+log = logging.getLogger("videobot.bolt")
+
+
+def create_app(deps: Deps) -> AsyncApp:
+    """Build the Bolt app for these dependencies."""
+    settings = deps.settings
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    app = AsyncApp(
+        client=deps.slack,
+        token=token,
+        signing_secret=secret,
+        # Handlers only parse, reserve and ack; the slow work is owned by the job runner, so Bolt
+        # may answer Slack as soon as the listener returns.
+        process_before_response=True,
+        request_verification_enabled=settings.effective_mode == "http",
+        logger=log,
+    )
+    for module in (video, admin):
+        module.register(app, deps)
+    return app

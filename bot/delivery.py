@@ -1,0 +1,127 @@
+"""Where a job talks to Slack: the parent message and status, the upload, the failure reply.
+
+Channels the bot cannot post in fall back as SPEC.md says: join a public channel, else the user's
+DM with the bot, and the user is told so ephemerally.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot import messages, slack_io
+from bot.blocks import parent_blocks
+from bot.deps import Deps
+from bot.errors import SlackDeliveryError
+from bot.logs import log_event
+from bot.slack_io import SlackChannelNotFound, SlackNotInChannel
+from storage.models import BudgetStatus, Job
+
+log = logging.getLogger(__name__)
+
+
+async def announce(deps: Deps, job: Job) -> Job:
+    """Post the parent message and the status message in its thread; store both timestamps."""
+    if job.parent_ts is None:
+        channel, ts = await _post_parent(deps, job)
+        updated = await deps.store.update(job.id, delivery_channel=channel, parent_ts=ts)
+        assert updated is not None
+        job = updated
+    assert job.delivery_channel is not None and job.parent_ts is not None
+    status_ts = await slack_io.post_message(
+        client=deps.slack,
+        channel=job.delivery_channel,
+        thread_ts=job.parent_ts,
+        text=messages.status_text(job),
+    )
+    updated = await deps.store.update(job.id, status_ts=status_ts)
+    assert updated is not None
+    return updated
+
+
+async def _post_parent(deps: Deps, job: Job) -> tuple[str, str]:
+    text = messages.parent_text(job)
+    blocks = parent_blocks(job)
+    channel = job.channel_id
+    try:
+        return channel, await slack_io.post_message(client=deps.slack, channel=channel, text=text, blocks=blocks)
+    except SlackNotInChannel:
+        if await slack_io.join_channel(client=deps.slack, channel=channel):
+            return channel, await slack_io.post_message(
+                client=deps.slack, channel=channel, text=text, blocks=blocks
+            )
+    except SlackChannelNotFound:
+        pass
+    dm = await slack_io.open_dm(client=deps.slack, user=job.user_id)
+    ts = await slack_io.post_message(client=deps.slack, channel=dm, text=text, blocks=blocks)
+    log_event(log, "job.dm_fallback", job_id=job.id, user=job.user_id)
+    await _tell_user(deps, job, messages.DM_FALLBACK)
+    return dm, ts
+
+
+async def _tell_user(deps: Deps, job: Job, text: str) -> None:
+    if job.response_url:
+        try:
+            await slack_io.respond(http=deps.http, response_url=job.response_url, text=text)
+            return
+        except SlackDeliveryError:
+            pass
+    try:
+        await slack_io.post_ephemeral(client=deps.slack, channel=job.channel_id, user=job.user_id, text=text)
+    except SlackDeliveryError as exc:
+        log.warning("could not tell the user", extra={"event": "notice.error", "job_id": job.id, "error": repr(exc)})
+
+
+def _remaining_after(status: BudgetStatus, job: Job, charge: int) -> int:
+    # The status still counts this job's reservation; the charge replaces it.
+    return max(0, status.limit_micros - status.spent_micros - (status.reserved_micros - job.estimate_micros) - charge)
+
+
+async def deliver(deps: Deps, job: Job, path: Path) -> None:
+    """Upload the MP4 into the thread; if Slack keeps refusing, offer the result link instead."""
+    assert job.delivery_channel is not None and job.parent_ts is not None
+    seconds = job.result_duration or job.duration
+    charge = seconds * job.price_micros
+    status = await deps.store.budget_status(job.user_id)
+    comment = messages.delivered_comment(job, charge, _remaining_after(status, job, charge))
+    if job.file_id is not None and await slack_io.file_shared_in(
+        client=deps.slack, file_id=job.file_id, channel=job.delivery_channel
+    ):
+        return  # uploaded before a restart; never post it twice
+    try:
+        await slack_io.upload_file(
+            client=deps.slack,
+            http=deps.http,
+            path=path,
+            filename=f"video-{job.id[:8]}.mp4",
+            title=messages.file_title(job),
+            channel_id=job.delivery_channel,
+            thread_ts=job.parent_ts,
+            initial_comment=comment,
+            on_file_id=lambda file_id: _remember_file(deps, job, file_id),
+        )
+    except SlackDeliveryError as exc:
+        log_event(log, "job.upload_failed", job_id=job.id, user=job.user_id, error=repr(exc))
+        assert job.result_url is not None
+        await slack_io.post_message(
+            client=deps.slack,
+            channel=job.delivery_channel,
+            thread_ts=job.parent_ts,
+            text=messages.upload_fallback(job, comment),
+        )
+
+
+async def _remember_file(deps: Deps, job: Job, file_id: str) -> None:
+    await deps.store.update(job.id, file_id=file_id)
+
+
+async def post_failure(deps: Deps, job: Job, status: BudgetStatus) -> None:
+    """Tell the user, in the thread (or ephemerally when there is none), why the job failed."""
+    text = messages.failure_reply(job, status)
+    if job.delivery_channel is None or job.parent_ts is None:
+        await _tell_user(deps, job, text)
+        return
+    try:
+        await slack_io.post_message(client=deps.slack, channel=job.delivery_channel, thread_ts=job.parent_ts, text=text)
+    except SlackDeliveryError as exc:
+        log.warning("failure reply not posted", extra={"event": "notice.error", "job_id": job.id, "error": repr(exc)})

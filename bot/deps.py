@@ -1,0 +1,77 @@
+"""The objects every part of the app shares, built once from Settings and closed once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import httpx
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.gateway import GatewayClient
+from bot.settings import Settings
+from bot.slack_io import make_web_client
+from storage import open_store
+from storage.api import LedgerConfig, Store
+
+if TYPE_CHECKING:
+    from bot.runner import JobRunner
+
+
+@dataclass
+class Deps:
+    """Shared resources handed to handlers and the job runner."""
+
+    settings: Settings
+    store: Store
+    gateway: GatewayClient
+    http: httpx.AsyncClient  # media downloads, uploads, response_url
+    slack: AsyncWebClient
+    clock: Callable[[], float] = time.time
+    runner: JobRunner | None = field(default=None)
+
+    @property
+    def owner(self) -> str:
+        return self.settings.replica_id
+
+    def job_runner(self) -> JobRunner:
+        assert self.runner is not None, "the job runner is attached before the app serves"
+        return self.runner
+
+
+def ledger_config(settings: Settings, clock: Callable[[], float] = time.time) -> LedgerConfig:
+    """What the ledger needs from the settings."""
+    return LedgerConfig(
+        default_budget_micros=settings.default_budget,
+        period=settings.budget_period,
+        max_inflight_per_user=settings.max_inflight_per_user,
+        job_timeout_s=settings.job_timeout_s,
+        clock=clock,
+    )
+
+
+@asynccontextmanager
+async def open_deps(settings: Settings, *, clock: Callable[[], float] = time.time) -> AsyncIterator[Deps]:
+    """Open the database and HTTP clients; close them all on the way out."""
+    store = await open_store(settings.database_url, ledger_config(settings, clock))
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    gateway_http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), limits=limits)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0), limits=limits)
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    api_key = settings.aigateway_api_key.get_secret_value() if settings.aigateway_api_key else ""
+    try:
+        yield Deps(
+            settings=settings,
+            store=store,
+            gateway=GatewayClient(http=gateway_http, base_url=settings.aigateway_base_url, api_key=api_key),
+            http=http,
+            slack=make_web_client(token, settings.slack_api_url),
+            clock=clock,
+        )
+    finally:
+        await gateway_http.aclose()
+        await http.aclose()
+        await store.close()

@@ -1,0 +1,224 @@
+"""One job's life: announce, submit, poll, download, upload, finish. Every step is persisted first.
+
+    accepted -> submitting -> submitted -> generating -> downloading -> uploading -> delivered
+        \\____________\\______________\\____________\\______________\\___________-> failed | expired
+
+A step that is repeated (after a crash, or by a second replica) does nothing twice: transitions are
+compare-and-set in the store, and money moves only with the finishing transition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from bot import messages
+from bot.delivery import announce, deliver, post_failure
+from bot.deps import Deps
+from bot.errors import GatewayError, MediaError, VideobotError, user_reason
+from bot.gateway import CreateRequest, GatewayJob
+from bot.logs import log_event
+from bot.media import download_result
+from bot.polling import Backoff
+from bot.status import StatusMessage
+from storage.models import Job, JobState
+
+log = logging.getLogger(__name__)
+
+S = JobState
+_POLLING = (S.SUBMITTED, S.GENERATING)
+
+
+class JobLost(Exception):
+    """Another replica owns the job now, or it finished elsewhere; stop quietly."""
+
+
+async def drive_job(deps: Deps, job_id: str) -> None:
+    """Drive a job from wherever it stands to a finished state."""
+    job = await deps.store.get_job(job_id)
+    if job is None or job.state.finished:
+        return
+    flow = JobFlow(deps, job)
+    try:
+        await flow.run()
+    except JobLost:
+        log_event(log, "job.lost", job_id=job_id, user=job.user_id)
+    finally:
+        flow.cleanup()
+
+
+class JobFlow:
+    """The steps of one job; `self.job` is always the last stored version."""
+
+    def __init__(self, deps: Deps, job: Job) -> None:
+        self.deps = deps
+        self.job = job
+        self.store = deps.store
+        self.status = StatusMessage(deps)
+        self.file: Path | None = None
+        self.resumed = job.state is not S.ACCEPTED
+
+    async def run(self) -> None:
+        while not self.job.state.finished:
+            state = self.job.state
+            if state is S.ACCEPTED:
+                await self._submit()
+            elif state is S.SUBMITTING:
+                await self._unsure_create()
+            elif state in _POLLING:
+                await self._poll()
+            elif state is S.DOWNLOADING:
+                await self._download()
+            else:
+                await self._upload()
+
+    def cleanup(self) -> None:
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.unlink()
+            self.file = None
+
+    # --- persistence ----------------------------------------------------------------------------
+    async def _move(self, to: JobState, **fields: Any) -> None:
+        new = await self.store.transition(
+            self.job.id, to, expect=[self.job.state], owner=self.deps.owner, **fields
+        )
+        if new is None:
+            raise JobLost(self.job.id)
+        log_event(
+            log, "job.transition", job_id=new.id, user=new.user_id, src=self.job.state.value, dst=to.value
+        )
+        self.job = new
+
+    async def _finish(self, to: JobState, *, reason: str | None = None, billed: int | None = None) -> None:
+        fields: dict[str, Any] = {}
+        if reason is not None:
+            fields["failure_reason"] = reason
+        new = await self.store.finish(
+            self.job.id, to, expect=[self.job.state], owner=self.deps.owner, billed_seconds=billed, **fields
+        )
+        if new is None:
+            raise JobLost(self.job.id)
+        log_event(
+            log,
+            "job.transition",
+            job_id=new.id,
+            user=new.user_id,
+            src=self.job.state.value,
+            dst=to.value,
+            charged_micros=new.charged_micros,
+            reason=reason,
+        )
+        self.job = new
+
+    async def _fail(self, reason: str, *, expired: bool = False) -> None:
+        await self._finish(S.EXPIRED if expired else S.FAILED, reason=reason)
+        budget = await self.store.budget_status(self.job.user_id)
+        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        await post_failure(self.deps, self.job, budget)
+
+    def _past_deadline(self) -> bool:
+        return self.deps.clock() >= self.job.deadline_at
+
+    # --- steps ----------------------------------------------------------------------------------
+    async def _submit(self) -> None:
+        if self.job.parent_ts is None or self.job.status_ts is None:
+            try:
+                self.job = await announce(self.deps, self.job)
+            except VideobotError as exc:
+                await self._finish(S.FAILED, reason=user_reason(exc))
+                return
+        await self._move(S.SUBMITTING, attempts=self.job.attempts + 1)
+        request = CreateRequest(
+            model=self.job.model,
+            prompt=self.job.prompt,
+            duration=self.job.duration,
+            aspect_ratio=self.job.aspect_ratio,
+        )
+        try:
+            answer = await self.deps.gateway.create_job(request, idempotency_key=self.job.id)
+        except GatewayError as exc:
+            await self.store.update(self.job.id, last_error=repr(exc)[:500])
+            await self._fail(user_reason(exc))
+            return
+        await self._move(S.SUBMITTED, gateway_job_id=answer.id)
+        await self.status.show(self.job, messages.status_text(self.job), force=True)
+
+    async def _unsure_create(self) -> None:
+        # We crashed between "about to send the create" and "the gateway gave us an id": the job may
+        # exist at the gateway, but sending the create again could start a second paid job.
+        await self._fail(messages.REASON_UNSURE_CREATE)
+
+    async def _poll(self) -> None:
+        assert self.job.gateway_job_id is not None
+        backoff = Backoff(max_delay=self.deps.settings.poll_max_interval_s)
+        while self.job.state in _POLLING:
+            if self._past_deadline():
+                await self._fail(messages.REASON_TIMEOUT, expired=True)
+                return
+            await asyncio.sleep(backoff.next_delay())
+            try:
+                answer = await self.deps.gateway.get_job(self.job.gateway_job_id)
+            except GatewayError as exc:
+                await self.store.update(self.job.id, last_error=repr(exc)[:500])
+                if not exc.retryable:
+                    await self._fail(user_reason(exc))
+                    return
+                if exc.retry_after:
+                    backoff.hold(exc.retry_after)
+                continue
+            await self._on_answer(answer)
+
+    async def _on_answer(self, answer: GatewayJob) -> None:
+        if answer.status == "completed" and answer.result is not None:
+            await self._move(
+                S.DOWNLOADING,
+                result_url=answer.result.url,
+                result_duration=answer.result.duration,
+                result_resolution=answer.result.resolution,
+            )
+        elif answer.status == "failed":
+            detail = answer.error.message if answer.error is not None else None
+            await self._fail(messages.reason_gateway_failed(detail))
+        elif answer.status == "processing" and self.job.state is S.SUBMITTED:
+            await self._move(S.GENERATING)
+        if self.job.state in _POLLING:
+            await self.status.show(self.job, messages.status_text(self.job, now=self.deps.clock()))
+
+    async def _download(self) -> None:
+        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        if not await self._fetch():
+            return
+        await self._move(S.UPLOADING)
+
+    async def _fetch(self) -> bool:
+        assert self.job.result_url is not None
+        settings = self.deps.settings
+        try:
+            self.file = await download_result(
+                http=self.deps.http,
+                url=self.job.result_url,
+                allowed_origins=settings.media_origins,
+                max_bytes=settings.max_video_bytes,
+            )
+        except MediaError as exc:
+            await self.store.update(self.job.id, last_error=repr(exc)[:500])
+            log_event(log, "job.media_refused", job_id=self.job.id, user=self.job.user_id, error=repr(exc))
+            await self._fail(user_reason(exc))
+            return False
+        return True
+
+    async def _upload(self) -> None:
+        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        if self.file is None and not await self._fetch():
+            return
+        assert self.file is not None
+        try:
+            await deliver(self.deps, self.job, self.file)
+        finally:
+            self.cleanup()
+        await self._finish(S.DELIVERED, billed=self.job.result_duration or self.job.duration)
+        await self.status.show(self.job, messages.status_text(self.job), force=True)

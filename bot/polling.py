@@ -1,0 +1,121 @@
+"""Polling as a small primitive: growing delays with jitter, Retry-After, and an overall deadline.
+
+Everything here is pure (the random source and the clock are injectable), so the job runner and
+the gateway client share one tested notion of "how long to wait next".
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+MAX_RETRY_AFTER_S = 60.0
+
+
+def jittered(delay: float, jitter: float, rng: random.Random | None = None) -> float:
+    """`delay` spread uniformly by ±`jitter` (a fraction), never negative."""
+    r = rng.random() if rng is not None else random.random()
+    return max(0.0, delay * (1.0 + jitter * (2.0 * r - 1.0)))
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or HTTP date); None if unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def retry_delay(
+    attempt: int,
+    *,
+    base_s: float,
+    cap_s: float,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
+    """Delay before retry number `attempt` (1-based): full-jitter exponential, at least Retry-After."""
+    ceiling = min(cap_s, base_s * (2.0 ** max(0, attempt - 1)))
+    r = rng.random() if rng is not None else random.random()
+    # Full jitter between half and all of the ceiling keeps retries spread without going to zero.
+    delay = ceiling * (0.5 + 0.5 * r)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_S))
+    return delay
+
+
+@dataclass
+class Backoff:
+    """Poll delays: `start_s`, then ×`factor` up to `cap_s`, each ±`jitter`; Retry-After wins if longer."""
+
+    start_s: float = 2.0
+    factor: float = 1.5
+    cap_s: float = 30.0
+    jitter: float = 0.1
+    rng: random.Random | None = None
+    _next: float = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.start_s < 0 or self.cap_s < 0 or self.factor < 1 or not 0 <= self.jitter < 1:
+            raise ValueError("Backoff needs start_s, cap_s >= 0, factor >= 1 and 0 <= jitter < 1")
+        self._next = min(self.start_s, self.cap_s)
+
+    def next_delay(self, retry_after: float | None = None) -> float:
+        """The next delay to sleep; grows the following one."""
+        delay = jittered(self._next, self.jitter, self.rng)
+        self._next = min(self._next * self.factor, self.cap_s)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, MAX_RETRY_AFTER_S))
+        return delay
+
+    def reset(self) -> None:
+        """Start again from `start_s` (e.g. after the job visibly moved)."""
+        self._next = min(self.start_s, self.cap_s)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A point in time (on `clock`) after which polling gives up."""
+
+    at: float
+    clock: Callable[[], float] = time.monotonic
+
+    @classmethod
+    def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        """A deadline `seconds` from now."""
+        return cls(at=clock() + seconds, clock=clock)
+
+    def remaining(self) -> float:
+        """Seconds left, never negative."""
+        return max(0.0, self.at - self.clock())
+
+    @property
+    def expired(self) -> bool:
+        return self.clock() >= self.at
+
+
+def poll_delay(backoff: Backoff, deadline: Deadline | None, retry_after: float | None = None) -> float | None:
+    """How long to sleep before the next poll, clamped to the deadline; None once the deadline passed."""
+    if deadline is not None and deadline.expired:
+        return None
+    delay = backoff.next_delay(retry_after)
+    if deadline is not None:
+        delay = min(delay, deadline.remaining())
+    return delay

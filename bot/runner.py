@@ -1,0 +1,98 @@
+"""The job runner: owns one asyncio task per job this replica holds, and the lease loop.
+
+Every task is kept in a registry with a done-callback that logs what it raised; `close()` cancels
+and awaits them all. Leases make one replica the owner of a job; a replica that dies stops renewing,
+and the next lease loop of another replica (or of this one after a restart) takes the job over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.deps import Deps
+from bot.jobflow import drive_job
+from bot.logs import log_event
+
+log = logging.getLogger(__name__)
+
+
+class JobRunner:
+    """Start, track and stop the tasks that drive jobs to a finished state."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._lease_task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def active(self) -> int:
+        """Jobs being driven right now."""
+        return len(self._tasks)
+
+    def start(self, job_id: str) -> None:
+        """Drive `job_id` in a task of its own, unless one already does."""
+        if self._closing or job_id in self._tasks:
+            return
+        task = asyncio.create_task(drive_job(self._deps, job_id), name=f"job-{job_id}")
+        self._tasks[job_id] = task
+        self._idle.clear()
+        task.add_done_callback(lambda t, jid=job_id: self._done(jid, t))
+
+    def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(job_id, None)
+        if not self._tasks:
+            self._idle.set()
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("job task crashed", exc_info=exc, extra={"event": "job.crashed", "job_id": job_id})
+
+    async def wait_idle(self) -> None:
+        """Until no job task runs (tests and the demo use it)."""
+        await self._idle.wait()
+
+    def start_lease_loop(self) -> None:
+        """Claim unowned jobs now (restart recovery) and every few seconds after."""
+        if self._lease_task is None:
+            self._lease_task = asyncio.create_task(self._lease_loop(), name="lease-loop")
+
+    async def claim_once(self) -> int:
+        """Renew our leases, take over orphaned jobs and start them; returns how many were started."""
+        settings = self._deps.settings
+        store = self._deps.store
+        await store.renew(self._deps.owner, settings.lease_s)
+        started = 0
+        for job in await store.claim(self._deps.owner, settings.lease_s):
+            if job.id not in self._tasks:
+                log_event(log, "job.resumed", job_id=job.id, user=job.user_id, state=job.state.value)
+                self.start(job.id)
+                started += 1
+        return started
+
+    async def _lease_loop(self) -> None:
+        interval = max(0.2, self._deps.settings.lease_s / 3)
+        while not self._closing:
+            try:
+                await self.claim_once()
+            except Exception:
+                log.exception("lease loop failed; retrying", extra={"event": "lease.error"})
+            await asyncio.sleep(interval)
+
+    async def close(self, timeout: float = 8.0) -> None:
+        """Stop taking jobs, cancel every task, wait for them, and hand our leases back."""
+        self._closing = True
+        tasks = list(self._tasks.values())
+        if self._lease_task is not None:
+            tasks.append(self._lease_task)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        with contextlib.suppress(Exception):
+            await self._deps.store.drop_leases(self._deps.owner)

@@ -1,0 +1,40 @@
+"""The one status message in a job's thread, edited in place and throttled (no edit storms)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bot import slack_io
+from bot.deps import Deps
+from bot.errors import VideobotError
+from storage.models import Job
+
+log = logging.getLogger(__name__)
+
+
+class StatusMessage:
+    """Edits the status message when its text changes, at most once per interval unless forced."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+        self._last_text: str | None = None
+        self._last_edit = 0.0
+
+    async def show(self, job: Job, text: str, *, force: bool = False) -> bool:
+        """Edit the status message to `text`; True when Slack was called."""
+        if job.status_ts is None or job.delivery_channel is None or text == self._last_text:
+            return False
+        now = time.monotonic()
+        if not force and now - self._last_edit < self._deps.settings.status_edit_interval_s:
+            return False
+        self._last_text, self._last_edit = text, now
+        try:
+            await slack_io.update_message(
+                client=self._deps.slack, channel=job.delivery_channel, ts=job.status_ts, text=text
+            )
+        except VideobotError as exc:
+            # A status edit is cosmetic; the job goes on and the next edit may succeed.
+            log.warning("status edit failed", extra={"event": "status.error", "job_id": job.id, "error": repr(exc)})
+            return False
+        return True

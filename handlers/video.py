@@ -1,0 +1,76 @@
+"""`/video`: parse, reserve, ack; the job runner does the slow work after the ack."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import messages
+from bot.commands import ParseError, Subcommand, VideoRequest, parse_video
+from bot.deps import Deps
+from bot.logs import log_event
+from storage.api import NewJob, Refused
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Attach the /video command listener."""
+
+    @app.command("/video")
+    async def video_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        text = await answer_video(deps, command)
+        if text is None:
+            await ack()
+        else:
+            await ack(response_type="ephemeral", text=text)
+
+
+async def answer_video(deps: Deps, command: dict[str, Any]) -> str | None:
+    """Everything /video does before the ack; returns the ephemeral answer (None: nothing to say)."""
+    settings = deps.settings
+    user_id = str(command.get("user_id", ""))
+    parsed = parse_video(str(command.get("text", "")), settings)
+    if isinstance(parsed, ParseError):
+        return parsed.message
+    if isinstance(parsed, Subcommand):
+        return await _subcommand(deps, parsed, user_id)
+    return await start_video(deps, parsed, command, origin="command")
+
+
+async def _subcommand(deps: Deps, sub: Subcommand, user_id: str) -> str:
+    if sub.name == "help":
+        return messages.video_help(deps.settings)
+    if sub.name == "budget":
+        return messages.budget_answer(await deps.store.budget_status(user_id))
+    jobs = await deps.store.user_jobs(user_id, 10)
+    return messages.history_answer(jobs)
+
+
+async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *, origin: str) -> str:
+    """Reserve the money and store the job, then hand it to the runner; returns the user's answer."""
+    new = NewJob(
+        id=uuid.uuid4().hex,
+        team_id=str(command.get("team_id", "")),
+        user_id=str(command.get("user_id", "")),
+        channel_id=str(command.get("channel_id", "")),
+        prompt=req.prompt,
+        duration=req.duration,
+        aspect_ratio=req.aspect_ratio,
+        model=deps.settings.model,
+        price_micros=deps.settings.price_micros,
+        response_url=command.get("response_url") or None,
+        origin=origin,
+    )
+    try:
+        job = await deps.store.reserve(new, owner=deps.owner, lease_s=deps.settings.lease_s)
+    except Refused as refused:
+        log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
+        return messages.refusal(refused)
+    log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
+    deps.job_runner().start(job.id)
+    status = await deps.store.budget_status(job.user_id)
+    return messages.accepted(job, status)

@@ -1,0 +1,56 @@
+"""A tiny database interface both backends implement: transactions with `?` placeholders.
+
+SQL is written once, with `?` placeholders; the PostgreSQL backend rewrites them to `$1, $2, ...`.
+A *serialized* transaction excludes every other serialized transaction on the same database,
+also from other processes and replicas: SQLite takes the write lock at `BEGIN IMMEDIATE`,
+PostgreSQL takes a transaction-scoped advisory lock first.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Literal, Protocol
+
+Row = dict[str, Any]
+Dialect = Literal["sqlite", "postgresql"]
+
+
+class Tx(Protocol):
+    """One open transaction."""
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        ...
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        """Run a query; returns every row as a dict."""
+        ...
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        """Run a query; returns its first row or None."""
+        ...
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        """Run a query; returns the first column of its first row, or None."""
+        ...
+
+
+class Database(Protocol):
+    """A connection (pool) to one database."""
+
+    dialect: Dialect
+
+    def transaction(self, serialize: bool = False) -> AbstractAsyncContextManager[Tx]:
+        """Open a transaction; committed on normal exit, rolled back on any exception."""
+        ...
+
+    async def close(self) -> None:
+        """Close every connection."""
+        ...
+
+
+def placeholders(count: int) -> str:
+    """`?, ?, ?` for an IN list of `count` items."""
+    if count < 1:
+        raise ValueError("an IN list needs at least one item")
+    return ", ".join("?" * count)

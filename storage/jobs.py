@@ -1,0 +1,121 @@
+"""Where a job's state changes: compare-and-set transitions, field updates and replica leases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import Enum
+from typing import Any
+
+from storage.db import Database, Row, Tx, placeholders
+from storage.models import UNFINISHED_STATES, Job, JobState
+
+JOB_COLUMNS: tuple[str, ...] = tuple(Job.model_fields)
+# Money and identity move only through the ledger (reserve/settle/release), never through field updates.
+_PROTECTED = frozenset({"id", "state", "money_state", "charged_micros", "estimate_micros", "updated_at"})
+UPDATABLE_FIELDS: frozenset[str] = frozenset(JOB_COLUMNS) - _PROTECTED
+_UNFINISHED = tuple(s.value for s in UNFINISHED_STATES)
+_UNFINISHED_SQL = f"state IN ({placeholders(len(_UNFINISHED))})"
+
+
+def job_from_row(row: Row) -> Job:
+    """Build a Job from a `jobs` row."""
+    return Job.model_validate(row)
+
+
+def _value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _assignments(fields: dict[str, Any]) -> tuple[str, list[Any]]:
+    """`a = ?, b = ?` for known, updatable Job fields; refuses anything else before it reaches SQL."""
+    unknown = sorted(set(fields) - UPDATABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not updatable job fields: {', '.join(unknown)}")
+    names = sorted(fields)
+    return "".join(f", {name} = ?" for name in names), [_value(fields[name]) for name in names]
+
+
+async def fetch_job(tx: Tx, job_id: str) -> Job | None:
+    """One job by id, inside an open transaction."""
+    row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", job_id)
+    return None if row is None else job_from_row(row)
+
+
+class Jobs:
+    """Job records: reads, guarded transitions, leases shared between replicas."""
+
+    _db: Database
+    _clock: Callable[[], float]
+
+    async def get_job(self, job_id: str) -> Job | None:
+        """One job by id, or None."""
+        async with self._db.transaction() as tx:
+            return await fetch_job(tx, job_id)
+
+    async def transition(
+        self, job_id: str, to: JobState, *, expect: Iterable[JobState], owner: str | None = None, **fields: Any
+    ) -> Job | None:
+        """Compare-and-set the state (and fields); None when the state or owner did not match."""
+        expected = [JobState(s).value for s in expect]
+        if not expected:
+            raise ValueError("expect needs at least one state")
+        sets, values = _assignments(fields)
+        sql = f"UPDATE jobs SET state = ?, updated_at = ?{sets} WHERE id = ? AND state IN ({placeholders(len(expected))})"
+        args: list[Any] = [JobState(to).value, self._clock(), *values, job_id, *expected]
+        if owner is not None:
+            sql += " AND owner = ?"
+            args.append(owner)
+        async with self._db.transaction() as tx:
+            if await tx.execute(sql, *args) != 1:
+                return None
+            return await fetch_job(tx, job_id)
+
+    async def update(self, job_id: str, **fields: Any) -> Job | None:
+        """Set non-state fields; None when there is no such job."""
+        sets, values = _assignments(fields)
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(f"UPDATE jobs SET updated_at = ?{sets} WHERE id = ?", self._clock(), *values, job_id)
+            return await fetch_job(tx, job_id) if changed else None
+
+    async def claim(self, owner: str, lease_s: float, limit: int = 500) -> list[Job]:
+        """Take unfinished jobs that are free (lease expired or never set) or already ours."""
+        now = self._clock()
+        # PostgreSQL: rows another replica is claiming right now are skipped, not waited for.
+        # SQLite: BEGIN IMMEDIATE makes the whole claim exclusive across connections.
+        lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        pick = (
+            f"SELECT id FROM jobs WHERE {_UNFINISHED_SQL} "
+            "AND (owner = ? OR lease_until IS NULL OR lease_until < ?) "
+            f"ORDER BY created_at, id LIMIT ?{lock}"
+        )
+        async with self._db.transaction(serialize=self._db.dialect == "sqlite") as tx:
+            ids = [row["id"] for row in await tx.fetchall(pick, *_UNFINISHED, owner, now, limit)]
+            if not ids:
+                return []
+            marks = placeholders(len(ids))
+            await tx.execute(
+                f"UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ({marks})", owner, now + lease_s, *ids
+            )
+            rows = await tx.fetchall(f"SELECT * FROM jobs WHERE id IN ({marks}) ORDER BY created_at, id", *ids)
+        return [job_from_row(row) for row in rows]
+
+    async def renew(self, owner: str, lease_s: float) -> int:
+        """Extend the lease of every unfinished job `owner` holds; returns how many."""
+        async with self._db.transaction() as tx:
+            return await tx.execute(
+                f"UPDATE jobs SET lease_until = ? WHERE owner = ? AND {_UNFINISHED_SQL}",
+                self._clock() + lease_s,
+                owner,
+                *_UNFINISHED,
+            )
+
+    async def drop_leases(self, owner: str) -> None:
+        """Expire `owner`'s leases now so another replica can claim its jobs at once."""
+        async with self._db.transaction() as tx:
+            await tx.execute(f"UPDATE jobs SET lease_until = 0 WHERE owner = ? AND {_UNFINISHED_SQL}", owner, *_UNFINISHED)
+
+    async def unfinished_jobs(self) -> list[Job]:
+        """Every job not delivered, failed or expired, oldest first."""
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(f"SELECT * FROM jobs WHERE {_UNFINISHED_SQL} ORDER BY created_at, id", *_UNFINISHED)
+        return [job_from_row(row) for row in rows]

@@ -1,0 +1,91 @@
+"""SQLite backend: one aiosqlite connection per store, WAL, write transactions via BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Dialect, Row
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class SqliteTx:
+    """A transaction on the store's single connection."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        cursor = await self._conn.execute(sql, args)
+        try:
+            return max(cursor.rowcount, 0)
+        finally:
+            await cursor.close()
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        """Run a query; returns every row as a dict."""
+        async with self._conn.execute(sql, args) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        """Run a query; returns its first row or None."""
+        async with self._conn.execute(sql, args) as cursor:
+            row = await cursor.fetchone()
+            return None if row is None else dict(row)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        """Run a query; returns the first column of its first row, or None."""
+        async with self._conn.execute(sql, args) as cursor:
+            row = await cursor.fetchone()
+            return None if row is None else row[0]
+
+
+class SqliteDatabase:
+    """One file, one connection; an asyncio.Lock keeps transactions of concurrent tasks apart."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str) -> SqliteDatabase:
+        """Open (creating if needed) the database file at `path`."""
+        # isolation_level=None: we issue BEGIN ourselves, so the write lock is taken up front.
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn)
+
+    @asynccontextmanager
+    async def transaction(self, serialize: bool = False) -> AsyncIterator[SqliteTx]:
+        """Open a transaction; serialized ones take the file's write lock at BEGIN."""
+        async with self._lock:
+            # A deferred transaction that reads and then writes can fail with SQLITE_BUSY
+            # without waiting; BEGIN IMMEDIATE waits (busy_timeout) for the lock instead.
+            await self._conn.execute("BEGIN IMMEDIATE" if serialize else "BEGIN")
+            try:
+                yield SqliteTx(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._conn.close()
