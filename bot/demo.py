@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from bot.service import Service
 from bot.settings import Settings
@@ -28,13 +29,13 @@ DEMO_CHANNEL = "C0DEMO001"
 def demo_settings(*, api_url: str, gateway_url: str, media_origin: str, db_path: Path) -> Settings:
     """The embedded defaults, pointed at the local stand-ins."""
     return Settings(
-        slack_bot_token=DEMO_TOKEN,
-        slack_signing_secret=DEMO_SECRET,
+        slack_bot_token=SecretStr(DEMO_TOKEN),
+        slack_signing_secret=SecretStr(DEMO_SECRET),
         slack_api_url=api_url,
         mode="http",
         host="127.0.0.1",
         port=0,
-        aigateway_api_key="sk-demo",
+        aigateway_api_key=SecretStr("sk-demo"),
         aigateway_base_url=gateway_url,
         media_origins=(media_origin,),
         database_url=f"sqlite:///{db_path}",

@@ -123,7 +123,13 @@ class Store(Protocol):
     async def get_job(self, job_id: str) -> Job | None: ...
 
     async def transition(
-        self, job_id: str, to: JobState, *, expect: Iterable[JobState], owner: str | None = None, **fields: Any
+        self,
+        job_id: str,
+        to: JobState,
+        *,
+        expect: Iterable[JobState],
+        owner: str | None = None,
+        **fields: Any,
     ) -> Job | None:
         """Compare-and-set: move to `to` (and set fields) only if the state is in `expect` (and, when
         given, the job is owned by `owner`). Returns the new job, or None when nothing changed."""

@@ -35,6 +35,30 @@ def _assignments(fields: dict[str, Any]) -> tuple[str, list[Any]]:
     return "".join(f", {name} = ?" for name in names), [_value(fields[name]) for name in names]
 
 
+def transition_sql(
+    job_id: str,
+    to: JobState,
+    expect: Iterable[JobState],
+    owner: str | None,
+    fields: dict[str, Any],
+    now: float,
+) -> tuple[str, list[Any]]:
+    """The guarded UPDATE of a compare-and-set transition and its arguments."""
+    expected = [JobState(s).value for s in expect]
+    if not expected:
+        raise ValueError("expect needs at least one state")
+    sets, values = _assignments(fields)
+    sql = (
+        f"UPDATE jobs SET state = ?, updated_at = ?{sets}"
+        f" WHERE id = ? AND state IN ({placeholders(len(expected))})"
+    )
+    args: list[Any] = [JobState(to).value, now, *values, job_id, *expected]
+    if owner is not None:
+        sql += " AND owner = ?"
+        args.append(owner)
+    return sql, args
+
+
 async def fetch_job(tx: Tx, job_id: str) -> Job | None:
     """One job by id, inside an open transaction."""
     row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", job_id)
@@ -53,18 +77,16 @@ class Jobs:
             return await fetch_job(tx, job_id)
 
     async def transition(
-        self, job_id: str, to: JobState, *, expect: Iterable[JobState], owner: str | None = None, **fields: Any
+        self,
+        job_id: str,
+        to: JobState,
+        *,
+        expect: Iterable[JobState],
+        owner: str | None = None,
+        **fields: Any,
     ) -> Job | None:
         """Compare-and-set the state (and fields); None when the state or owner did not match."""
-        expected = [JobState(s).value for s in expect]
-        if not expected:
-            raise ValueError("expect needs at least one state")
-        sets, values = _assignments(fields)
-        sql = f"UPDATE jobs SET state = ?, updated_at = ?{sets} WHERE id = ? AND state IN ({placeholders(len(expected))})"
-        args: list[Any] = [JobState(to).value, self._clock(), *values, job_id, *expected]
-        if owner is not None:
-            sql += " AND owner = ?"
-            args.append(owner)
+        sql, args = transition_sql(job_id, to, expect, owner, fields, self._clock())
         async with self._db.transaction() as tx:
             if await tx.execute(sql, *args) != 1:
                 return None
@@ -74,7 +96,9 @@ class Jobs:
         """Set non-state fields; None when there is no such job."""
         sets, values = _assignments(fields)
         async with self._db.transaction() as tx:
-            changed = await tx.execute(f"UPDATE jobs SET updated_at = ?{sets} WHERE id = ?", self._clock(), *values, job_id)
+            changed = await tx.execute(
+                f"UPDATE jobs SET updated_at = ?{sets} WHERE id = ?", self._clock(), *values, job_id
+            )
             return await fetch_job(tx, job_id) if changed else None
 
     async def claim(self, owner: str, lease_s: float, limit: int = 500) -> list[Job]:
@@ -94,9 +118,14 @@ class Jobs:
                 return []
             marks = placeholders(len(ids))
             await tx.execute(
-                f"UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ({marks})", owner, now + lease_s, *ids
+                f"UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ({marks})",
+                owner,
+                now + lease_s,
+                *ids,
             )
-            rows = await tx.fetchall(f"SELECT * FROM jobs WHERE id IN ({marks}) ORDER BY created_at, id", *ids)
+            rows = await tx.fetchall(
+                f"SELECT * FROM jobs WHERE id IN ({marks}) ORDER BY created_at, id", *ids
+            )
         return [job_from_row(row) for row in rows]
 
     async def renew(self, owner: str, lease_s: float) -> int:
@@ -112,10 +141,14 @@ class Jobs:
     async def drop_leases(self, owner: str) -> None:
         """Expire `owner`'s leases now so another replica can claim its jobs at once."""
         async with self._db.transaction() as tx:
-            await tx.execute(f"UPDATE jobs SET lease_until = 0 WHERE owner = ? AND {_UNFINISHED_SQL}", owner, *_UNFINISHED)
+            await tx.execute(
+                f"UPDATE jobs SET lease_until = 0 WHERE owner = ? AND {_UNFINISHED_SQL}", owner, *_UNFINISHED
+            )
 
     async def unfinished_jobs(self) -> list[Job]:
         """Every job not delivered, failed or expired, oldest first."""
         async with self._db.transaction() as tx:
-            rows = await tx.fetchall(f"SELECT * FROM jobs WHERE {_UNFINISHED_SQL} ORDER BY created_at, id", *_UNFINISHED)
+            rows = await tx.fetchall(
+                f"SELECT * FROM jobs WHERE {_UNFINISHED_SQL} ORDER BY created_at, id", *_UNFINISHED
+            )
         return [job_from_row(row) for row in rows]

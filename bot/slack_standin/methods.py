@@ -115,14 +115,18 @@ def conversations_info(ws: Workspace, params: dict[str, Any], base: str, upload_
     return {"channel": ws.visible(_required(params, "channel")).as_api()}
 
 
-def conversations_history(ws: Workspace, params: dict[str, Any], base: str, upload_dir: Path) -> dict[str, Any]:
+def conversations_history(
+    ws: Workspace, params: dict[str, Any], base: str, upload_dir: Path
+) -> dict[str, Any]:
     """conversations.history (newest first, as Slack answers)."""
     channel = _required(params, "channel")
     ws.visible(channel)
     return {"messages": [m.as_api() for m in reversed(ws.messages(channel))], "has_more": False}
 
 
-def conversations_replies(ws: Workspace, params: dict[str, Any], base: str, upload_dir: Path) -> dict[str, Any]:
+def conversations_replies(
+    ws: Workspace, params: dict[str, Any], base: str, upload_dir: Path
+) -> dict[str, Any]:
     """conversations.replies (parent first)."""
     channel = _required(params, "channel")
     ws.visible(channel)
@@ -151,7 +155,9 @@ def users_info(ws: Workspace, params: dict[str, Any], base: str, upload_dir: Pat
     }
 
 
-def files_get_upload_url(ws: Workspace, params: dict[str, Any], base: str, upload_dir: Path) -> dict[str, Any]:
+def files_get_upload_url(
+    ws: Workspace, params: dict[str, Any], base: str, upload_dir: Path
+) -> dict[str, Any]:
     """files.getUploadURLExternal: a place to POST the bytes to."""
     filename = _required(params, "filename")
     try:
@@ -166,7 +172,9 @@ def files_get_upload_url(ws: Workspace, params: dict[str, Any], base: str, uploa
     return {"upload_url": f"{base}upload/v1/{file_id}", "file_id": file_id}
 
 
-def files_complete_upload(ws: Workspace, params: dict[str, Any], base: str, upload_dir: Path) -> dict[str, Any]:
+def files_complete_upload(
+    ws: Workspace, params: dict[str, Any], base: str, upload_dir: Path
+) -> dict[str, Any]:
     """files.completeUploadExternal: share uploaded files, optionally into a thread."""
     raw = params.get("files")
     try:
@@ -206,7 +214,9 @@ def views_update(ws: Workspace, params: dict[str, Any], base: str, upload_dir: P
     view_id = params.get("view_id")
     if not view_id:
         external = params.get("external_id")
-        view_id = next((k for k, v in ws.views.items() if external and v.get("external_id") == external), None)
+        view_id = next(
+            (k for k, v in ws.views.items() if external and v.get("external_id") == external), None
+        )
     if not view_id or view_id not in ws.views:
         raise ApiError("not_found")
     return _store_view(ws, str(view_id), params)

@@ -277,7 +277,9 @@ class Workspace:
         channel.user = user
         return channel
 
-    def share_file(self, file_id: str, channel_id: str | None, thread_ts: str | None, comment: str | None) -> FileRecord:
+    def share_file(
+        self, file_id: str, channel_id: str | None, thread_ts: str | None, comment: str | None
+    ) -> FileRecord:
         """files.completeUploadExternal for one file: it appears in the thread with the comment."""
         record = self.pending_files.get(file_id)
         if record is None or record.size < 0:
@@ -300,11 +302,7 @@ class Workspace:
 
     def thread(self, channel_id: str, ts: str) -> list[Message]:
         """The parent and its replies (files included), oldest first."""
-        return [
-            m
-            for m in self.all_messages
-            if m.channel == channel_id and (m.ts == ts or m.thread_ts == ts)
-        ]
+        return [m for m in self.all_messages if m.channel == channel_id and (m.ts == ts or m.thread_ts == ts)]
 
     def render_thread(self, channel_id: str, ts: str) -> str:
         """The thread as a person reads it: who said what, edits, files with size and comment."""
@@ -329,7 +327,9 @@ class Workspace:
         return {
             "calls": [asdict(c) for c in self.calls],
             "channels": [asdict(c) for c in self.channels.values()],
-            "messages": [m.as_api() | {"channel": m.channel, "history": m.history} for m in self.all_messages],
+            "messages": [
+                m.as_api() | {"channel": m.channel, "history": m.history} for m in self.all_messages
+            ],
             "files": [asdict(f) | {"path": str(f.path)} for f in self.files],
             "ephemerals": [asdict(e) for e in self.ephemerals],
         }

@@ -1,0 +1,176 @@
+"""The words of `/video-admin` (and `videobot admin`), in the same voice as `bot.messages`. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.messages import escape, job_line, per_period, this_period, utc
+from bot.money import format_usd
+from storage.api import PeriodKind
+from storage.models import BudgetStatus, Job, UserUsage, WorkspaceStatus
+
+USAGE_LINES = {
+    "budget": "`budget <@user> <usd>` · `budget default <usd>`",
+    "cap": "`cap <usd>` · `cap off`",
+    "usage": "`usage` · `usage <@user>`",
+    "freeze": "`freeze <@user>`",
+    "unfreeze": "`unfreeze <@user>`",
+    "export": "`export`",
+    "help": "`help`",
+}
+
+
+def admin_help() -> str:
+    """The answer to `/video-admin help` (and to no text at all)."""
+    return "\n".join(
+        [
+            "*Video admin commands* (`/video-admin …`)",
+            "• `budget <@user> <usd>`: set a person's budget per period, like `budget @ana 10`",
+            "• `budget default <usd>`: the budget of everyone without their own",
+            "• `cap <usd>` · `cap off`: a spending cap for the whole workspace per period",
+            "• `usage`: spend this period per person, with totals · `usage <@user>`: one person's videos",
+            "• `freeze <@user>` · `unfreeze <@user>`: stop / allow a person's new videos",
+            "• `export`: this period's ledger as a CSV file, sent to you",
+            "Amounts look like `5`, `5.5` or `$5.50`.",
+        ]
+    )
+
+
+def admin_denied() -> str:
+    """The polite refusal for people who are not video admins."""
+    return (
+        "Sorry, `/video-admin` is only for this workspace's video admins. If you need a bigger budget, "
+        "ask one of them; `/video budget` shows your own."
+    )
+
+
+# --- parse errors --------------------------------------------------------------------------------
+
+
+def err_admin(verb: str, problem: str) -> str:
+    """A bad value for `verb` (problem is a plain sentence, escaped here), with its usage line."""
+    return f"{escape(problem.rstrip('.'))}.\nUsage: {USAGE_LINES.get(verb, USAGE_LINES['help'])}"
+
+
+def err_admin_user(verb: str, token: str) -> str:
+    """A word where a person was expected."""
+    return (
+        f"“{escape(token)}” is not a person. Mention them with @, like `{verb} @ana`.\n"
+        f"Usage: {USAGE_LINES[verb]}"
+    )
+
+
+def err_admin_arity(verb: str) -> str:
+    """The right command with the wrong number of words."""
+    return f"`{verb}` doesn't take those words.\nUsage: {USAGE_LINES[verb]}"
+
+
+def err_admin_unknown(word: str) -> str:
+    """A command we do not know."""
+    known = " · ".join(USAGE_LINES.values())
+    return f"I don't know the admin command “{escape(word)}”. Commands: {known}"
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+def admin_budget_set(user_id: str, micros: int, period: PeriodKind) -> str:
+    """`budget <@user> <usd>` done."""
+    return (
+        f":white_check_mark: <@{escape(user_id)}>'s budget is now {format_usd(micros)} {per_period(period)}."
+    )
+
+
+def admin_default_budget_set(micros: int, period: PeriodKind) -> str:
+    """`budget default <usd>` done."""
+    return (
+        f":white_check_mark: The default budget is now {format_usd(micros)} {per_period(period)} "
+        "for everyone without a budget of their own."
+    )
+
+
+def admin_cap_set(micros: int | None, period: PeriodKind) -> str:
+    """`cap <usd>` / `cap off` done."""
+    if micros is None:
+        return ":white_check_mark: The workspace cap is off; only personal budgets limit spending."
+    return (
+        f":white_check_mark: The workspace can now spend at most {format_usd(micros)} {per_period(period)}."
+    )
+
+
+def admin_frozen(user_id: str, frozen: bool, changed: bool) -> str:
+    """`freeze` / `unfreeze` done (or nothing to do)."""
+    who = f"<@{escape(user_id)}>"
+    if not changed:
+        return f"{who} was already {'frozen' if frozen else 'allowed to make videos'}; nothing changed."
+    if frozen:
+        return (
+            f":white_check_mark: {who} is frozen: their new video requests are refused until you "
+            f"`unfreeze` them. Videos already in progress still finish."
+        )
+    return f":white_check_mark: {who} can make videos again."
+
+
+def admin_export_done(jobs: int, period: str) -> str:
+    """`export` done: the comment on the CSV file."""
+    if jobs == 0:
+        return f"No videos {this_period(period)} yet; the CSV has only its header row."
+    return f"Here is the ledger {this_period(period)} ({period}): {jobs:,} video{'s' if jobs != 1 else ''}."
+
+
+def _cap_line(ws: WorkspaceStatus) -> str:
+    used = format_usd(ws.spent_micros + ws.reserved_micros)
+    cap = "no workspace cap" if ws.cap_micros is None else f"workspace cap {format_usd(ws.cap_micros)}"
+    return f"{cap} ({used} spent or reserved) · default budget {format_usd(ws.default_budget_micros)}"
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    return "```\n" + "\n".join(line.rstrip() for line in lines) + "\n```"
+
+
+def admin_usage(rows: Sequence[UserUsage], workspace: WorkspaceStatus) -> str:
+    """`usage`: spend this period per user (largest first) as a monospace table with totals."""
+    title = f"*Video usage {this_period(workspace.period)}* ({escape(workspace.period)})"
+    if not rows:
+        return (
+            f"{title}\nNobody has made a video {this_period(workspace.period)} yet.\n{_cap_line(workspace)}"
+        )
+    ordered = sorted(rows, key=lambda r: (-r.spent_micros, -r.reserved_micros, r.user_id))
+    table: list[list[str]] = [["user", "videos", "seconds", "spent", "reserved", "limit"]]
+    for r in ordered:
+        table.append(
+            [escape(r.user_id), f"{r.jobs:,}", f"{r.seconds:,}", format_usd(r.spent_micros),
+             format_usd(r.reserved_micros), format_usd(r.limit_micros)]
+        )  # fmt: skip
+    table.append(
+        ["total", f"{sum(r.jobs for r in rows):,}", f"{sum(r.seconds for r in rows):,}",
+         format_usd(sum(r.spent_micros for r in rows)), format_usd(sum(r.reserved_micros for r in rows)), ""]
+    )  # fmt: skip
+    return f"{title}\n{_table(table)}\n{_cap_line(workspace)}"
+
+
+def admin_user_usage(status: BudgetStatus, jobs: Sequence[Job]) -> str:
+    """`usage <@user>`: one person's money and videos this period."""
+    who = f"<@{escape(status.user_id)}>"
+    source = "own budget" if status.own_budget else "default budget"
+    lines = [
+        f"*{who} {this_period(status.period)}*: spent {format_usd(status.spent_micros)}, reserved "
+        f"{format_usd(status.reserved_micros)}, left {format_usd(status.remaining_micros)} of "
+        f"{format_usd(status.limit_micros)} ({source})"
+        + ("" if status.resets_at is None else f"; resets {utc(status.resets_at)}"),
+    ]
+    if status.frozen:
+        lines.append(":no_entry: Frozen: new video requests are refused.")
+    if jobs:
+        lines.extend(job_line(job) for job in jobs)
+    else:
+        lines.append("No videos in this period.")
+    return "\n".join(lines)

@@ -1,0 +1,300 @@
+"""Parsing `/video` and `/video-admin` text into typed requests; pure, never raises on any input.
+
+`/video <prompt> [--duration N | -d N] [--ar W:H | --aspect W:H]`: flags may stand anywhere, `—` and
+`–` count as `--` (Slack and phones turn `--` into dashes), `--flag=value` works too. The words
+`help`, `budget`, `history` alone are subcommands; anything else is a prompt.
+
+Slack sends slash-command text with `&`, `<`, `>` escaped and mentions as `<@U123|name>`; the prompt
+we keep is what the person meant (`cats & dogs`, `@name`), and is escaped again wherever it is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot import admin_messages, messages
+from bot.money import MoneyError, parse_usd
+from bot.settings import Settings
+
+MAX_PROMPT_CHARS = 2000
+
+_DASHES = ("\u2014", "\u2013")  # em dash, en dash
+_FLAG = re.compile(r"^--?[A-Za-z]")
+_NUMBER = re.compile(r"^([0-9]+)\s*(?:s|sec|secs|seconds?)?$", re.IGNORECASE)
+_RATIO = re.compile(r"^([0-9]{1,4})\s*[:x×/]\s*([0-9]{1,4})$", re.IGNORECASE)
+_MARKUP = re.compile(r"<([^<>]*)>")
+_WHITESPACE_CONTROLS = str.maketrans({c: " " for c in "\t\n\v\f\r\x85"})
+_FLAG_NAMES: dict[str, Literal["duration", "ratio"]] = {
+    "--duration": "duration",
+    "-d": "duration",
+    "--d": "duration",  # `—d`: a phone's dash in front of the short flag
+    "--ar": "ratio",
+    "--aspect": "ratio",
+    "--aspect-ratio": "ratio",
+}
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """A prompt to render, with the duration (seconds) and aspect ratio it asked for or the defaults."""
+
+    prompt: str
+    duration: int
+    aspect_ratio: str
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """`/video help | budget | history`."""
+
+    name: Literal["help", "budget", "history"]
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """Text we could not read; `message` says what is wrong and how to fix it."""
+
+    message: str
+
+
+_SUBCOMMANDS: dict[str, Subcommand] = {
+    s.name: s for s in (Subcommand("help"), Subcommand("budget"), Subcommand("history"))
+}
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (line breaks and tabs become spaces)."""
+    spaced = text.translate(_WHITESPACE_CONTROLS)
+    return "".join(ch for ch in spaced if ch >= " " and not "\x7f" <= ch <= "\x9f")
+
+
+def _markup_words(match: re.Match[str]) -> str:
+    inner = match.group(1)
+    target, _, label = inner.partition("|")
+    if target.startswith("!"):
+        # <!here>, <!channel>, <!subteam^S1|@team>: keep readable words, never the ping itself.
+        return label or "@" + target[1:].split("^")[0]
+    if label:
+        return label if target[:1] not in "@#" else target[0] + label.lstrip("@#")
+    return target
+
+
+def unslack(text: str) -> str:
+    """Turn Slack's escaped command text back into what the person typed."""
+    plain = _MARKUP.sub(_markup_words, text)
+    return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _canonical_flag(token: str) -> str:
+    for dash in _DASHES:
+        if token.startswith(dash):
+            return "--" + token[len(dash) :].lstrip("".join(_DASHES))
+    return token
+
+
+def _is_flag(token: str) -> bool:
+    return bool(_FLAG.match(_canonical_flag(token)))
+
+
+def _parse_duration(value: str, settings: Settings) -> int | ParseError:
+    match = _NUMBER.match(value)
+    if match is None:
+        return ParseError(messages.err_bad_duration(value, settings))
+    digits = match.group(1).lstrip("0") or "0"
+    seconds = int(digits) if len(digits) <= 6 else 10**6
+    if not settings.duration_min <= seconds <= settings.duration_max:
+        return ParseError(messages.err_duration_range(value, settings))
+    return seconds
+
+
+def _parse_ratio(value: str, settings: Settings) -> str | ParseError:
+    match = _RATIO.match(value)
+    ratio = f"{int(match.group(1))}:{int(match.group(2))}" if match else value
+    if ratio not in settings.aspect_ratios:
+        return ParseError(messages.err_bad_ratio(value, settings))
+    return ratio
+
+
+def _split_flags(tokens: list[str]) -> tuple[list[str], dict[str, tuple[str, str]]] | ParseError:
+    """Separate prompt words from flags; flags map kind -> (flag as typed, value)."""
+    words: list[str] = []
+    flags: dict[str, tuple[str, str]] = {}
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if not _is_flag(token):
+            words.append(token)
+            continue
+        name, eq, value = _canonical_flag(token).partition("=")
+        kind = _FLAG_NAMES.get(name.lower())
+        if kind is None:
+            return ParseError(messages.err_unknown_flag(token.partition("=")[0]))
+        if not eq:
+            if i >= len(tokens) or _is_flag(tokens[i]):
+                return ParseError(messages.err_missing_value(name, kind))
+            value = tokens[i]
+            i += 1
+        if not value:
+            return ParseError(messages.err_missing_value(name, kind))
+        if kind in flags:
+            return ParseError(messages.err_duplicate_flag(kind))
+        flags[kind] = (name, value)
+    return words, flags
+
+
+def parse_video(text: str, settings: Settings) -> VideoRequest | Subcommand | ParseError:
+    """Read the text after `/video`; never raises."""
+    cleaned = unslack(clean_text(text))
+    sub = _SUBCOMMANDS.get(cleaned.strip().lower())
+    if sub is not None:
+        return sub
+    split = _split_flags(cleaned.split())
+    if isinstance(split, ParseError):
+        return split
+    words, flags = split
+    duration: int | ParseError = settings.duration_default
+    ratio: str | ParseError = settings.default_aspect_ratio
+    if "duration" in flags:
+        duration = _parse_duration(flags["duration"][1], settings)
+    if "ratio" in flags:
+        ratio = _parse_ratio(flags["ratio"][1], settings)
+    prompt = " ".join(words)
+    if not prompt:
+        return ParseError(messages.err_empty_prompt())
+    if len(prompt) > MAX_PROMPT_CHARS:
+        return ParseError(messages.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS))
+    if isinstance(duration, ParseError):
+        return duration
+    if isinstance(ratio, ParseError):
+        return ratio
+    return VideoRequest(prompt=prompt, duration=duration, aspect_ratio=ratio)
+
+
+# --- /video-admin ----------------------------------------------------------------------------------
+
+_ADMIN_TOKEN = re.compile(r"<[^<>]*>|\S+")
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^<>]*)?>$")
+_BARE_ID = re.compile(r"^@?([UW](?=[A-Z]*[0-9])[A-Z0-9]{2,})$")
+
+
+@dataclass(frozen=True)
+class AdminHelp:
+    """`help`, or no text at all."""
+
+
+@dataclass(frozen=True)
+class SetUserBudget:
+    """`budget <@user> <usd>`: the user's budget per period."""
+
+    user_id: str
+    micros: int
+
+
+@dataclass(frozen=True)
+class SetDefaultBudget:
+    """`budget default <usd>`: the budget of everyone without one of their own."""
+
+    micros: int
+
+
+@dataclass(frozen=True)
+class SetCap:
+    """`cap <usd>` or `cap off` (micros None)."""
+
+    micros: int | None
+
+
+@dataclass(frozen=True)
+class ShowUsage:
+    """`usage` (everyone, user_id None) or `usage <@user>`."""
+
+    user_id: str | None
+
+
+@dataclass(frozen=True)
+class SetFrozen:
+    """`freeze <@user>` (frozen True) or `unfreeze <@user>`."""
+
+    user_id: str
+    frozen: bool
+
+
+@dataclass(frozen=True)
+class Export:
+    """`export`: this period's ledger as CSV."""
+
+
+AdminCommand = AdminHelp | SetUserBudget | SetDefaultBudget | SetCap | ShowUsage | SetFrozen | Export
+
+
+def parse_user(token: str) -> str | None:
+    """A Slack user ID from `<@U123|name>`, `<@U123>` or a bare `U0123ABCD`; None otherwise."""
+    match = _MENTION.match(token) or _BARE_ID.match(token.upper())
+    return match.group(1) if match else None
+
+
+def _amount(verb: str, token: str) -> int | ParseError:
+    try:
+        return parse_usd(unslack(token))
+    except MoneyError as exc:
+        return ParseError(admin_messages.err_admin(verb, str(exc)))
+
+
+def _user(verb: str, token: str) -> str | ParseError:
+    user = parse_user(token)
+    if user is None:
+        return ParseError(admin_messages.err_admin_user(verb, token))
+    return user
+
+
+def _budget(args: list[str]) -> AdminCommand | ParseError:
+    if len(args) != 2:
+        return ParseError(admin_messages.err_admin_arity("budget"))
+    micros = _amount("budget", args[1])
+    if isinstance(micros, ParseError):
+        return micros
+    if args[0].lower() == "default":
+        return SetDefaultBudget(micros=micros)
+    user = _user("budget", args[0])
+    return user if isinstance(user, ParseError) else SetUserBudget(user_id=user, micros=micros)
+
+
+def _cap(args: list[str]) -> AdminCommand | ParseError:
+    if len(args) != 1:
+        return ParseError(admin_messages.err_admin_arity("cap"))
+    if args[0].lower() in ("off", "none"):
+        return SetCap(micros=None)
+    micros = _amount("cap", args[0])
+    return micros if isinstance(micros, ParseError) else SetCap(micros=micros)
+
+
+def _one_user(verb: str, args: list[str]) -> str | ParseError:
+    if len(args) != 1:
+        return ParseError(admin_messages.err_admin_arity(verb))
+    return _user(verb, args[0])
+
+
+def parse_admin(text: str) -> AdminCommand | ParseError:
+    """Read the text after `/video-admin` (or `videobot admin`); never raises."""
+    tokens = _ADMIN_TOKEN.findall(clean_text(text))
+    if not tokens:
+        return AdminHelp()
+    verb, args = tokens[0].lower(), tokens[1:]
+    if verb == "budget":
+        return _budget(args)
+    if verb == "cap":
+        return _cap(args)
+    if verb == "usage" and len(args) <= 1:
+        user = _user(verb, args[0]) if args else None
+        return user if isinstance(user, ParseError) else ShowUsage(user_id=user)
+    if verb in ("freeze", "unfreeze"):
+        user = _one_user(verb, args)
+        return user if isinstance(user, ParseError) else SetFrozen(user_id=user, frozen=verb == "freeze")
+    if verb in ("help", "export", "usage"):
+        if args:
+            return ParseError(admin_messages.err_admin_arity(verb))
+        return AdminHelp() if verb == "help" else Export()
+    return ParseError(admin_messages.err_admin_unknown(tokens[0]))

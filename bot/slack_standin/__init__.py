@@ -1,0 +1,19 @@
+"""A Slack Web API / Socket Mode stand-in on loopback, for the demo, tests and benchmarks.
+
+```
+async with SlackStandIn() as slack:            # or: await slack.start(); ...; await slack.stop()
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    ...
+    print(slack.render_thread("C_PUBLIC", ts))
+```
+
+Channels out of the box: `C_PUBLIC` (public, bot in it), `C_OTHER` (public, bot not in it:
+`not_in_channel` until conversations.join), `C_PRIVATE` (private, bot not in it: `channel_not_found`),
+`D_USERS` (a DM between two people: `channel_not_found`). `add_channel()` makes more.
+"""
+
+from bot.slack_standin.server import SlackStandIn
+from bot.slack_standin.socket_hub import Ack
+from bot.slack_standin.workspace import BOT_USER, Call, Channel, Ephemeral, FileRecord, Message
+
+__all__ = ["BOT_USER", "Ack", "Call", "Channel", "Ephemeral", "FileRecord", "Message", "SlackStandIn"]

@@ -1,0 +1,368 @@
+"""The stand-in's HTTP server: the Web API under /api/, uploads, response_urls, Socket Mode, test hooks.
+
+Routes: `/api/{method}` (form, JSON or query params; bot token in `Authorization: Bearer`),
+`POST /upload/v1/{file_id}` (raw body or multipart, streamed to disk), `POST /response/{n}`,
+`GET /socket?ticket=…` (Socket Mode), `POST /_standin/config` and `GET /_standin/state` for other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from bot.slack_standin.methods import METHODS
+from bot.slack_standin.socket_hub import Ack, PayloadType, SocketHub
+from bot.slack_standin.uploads import receive_to_file
+from bot.slack_standin.workspace import (
+    ApiError,
+    Call,
+    ChannelKind,
+    Ephemeral,
+    FileRecord,
+    Message,
+    Workspace,
+)
+
+UPLOAD = "upload"
+RESPONSE_URL = "response_url"
+
+
+@dataclass
+class Fault:
+    """A failure to answer the next `times` calls of a method with."""
+
+    error: str
+    retry_after: float
+    times: int
+    status: int | None
+
+
+class SlackStandIn:
+    """A local Slack Web API, Socket Mode and upload endpoint that records what the app did."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-standin-token",
+        app_token: str = "xapp-standin-token",
+        storage_dir: Path | None = None,
+        bot_name: str = "videobot",
+    ) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.workspace = Workspace(bot_name)
+        self.hub = SocketHub()
+        self.faults: dict[str, list[Fault]] = {}
+        self.latency: dict[str, float] = {}
+        self._responses: dict[str, list[dict[str, Any]]] = {}
+        self._response_ids = itertools.count(1)
+        self._own_dir = storage_dir is None
+        self.upload_dir = storage_dir or Path(tempfile.mkdtemp(prefix="slack-standin-"))
+        self.base_url = ""
+        self._runner: web.AppRunner | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen on host:port (0 picks a free port) and set `base_url` / `api_url`."""
+        self.upload_dir.mkdir(parents=True, exist_ok=True)
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
+        app.router.add_post("/response/{rid}", self._response)
+        app.router.add_get("/socket", self.hub.handle)
+        app.router.add_post("/_standin/config", self._config)
+        app.router.add_get("/_standin/state", self._state)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{bound_host}:{bound_port}/"
+
+    async def stop(self) -> None:
+        """Close sockets and the server; remove the upload directory if the stand-in made it."""
+        await self.hub.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._own_dir:
+            shutil.rmtree(self.upload_dir, ignore_errors=True)
+
+    async def __aenter__(self) -> SlackStandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for `AsyncWebClient(base_url=...)`, with the trailing slash."""
+        return f"{self.base_url}api/"
+
+    # --- configuration -----------------------------------------------------------------------------------
+
+    def add_channel(self, id: str, kind: ChannelKind, bot_member: bool, name: str | None = None) -> None:
+        """Create a channel: kind `public`, `private` or `im`; whether the bot is in it."""
+        self.workspace.add_channel(id, kind, bot_member, name)
+
+    def add_user(self, user_id: str, name: str) -> None:
+        """Give a user a display name."""
+        self.workspace.add_user(user_id, name)
+
+    def fail_next(
+        self,
+        method: str,
+        error: str = "ratelimited",
+        retry_after: float = 1,
+        times: int = 1,
+        status: int | None = None,
+    ) -> None:
+        """Fail the next `times` calls of `method` (or "upload" / "response_url").
+
+        `ratelimited` answers HTTP 429 with Retry-After; other errors `{"ok": false, "error": ...}`
+        with HTTP `status` (200 by default; 500 for the upload and response_url endpoints).
+        """
+        self.faults.setdefault(method, []).append(Fault(error, float(retry_after), times, status))
+
+    def set_latency(self, method: str, seconds: float) -> None:
+        """Answer `method` only after `seconds`."""
+        self.latency[method] = seconds
+
+    def new_response_url(self) -> str:
+        """A fresh response_url whose POSTs are recorded."""
+        url = f"{self.base_url}response/{next(self._response_ids)}"
+        self._responses[url] = []
+        return url
+
+    # --- reading -----------------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every request, in order."""
+        return self.workspace.calls
+
+    def calls_of(self, method: str) -> list[Call]:
+        """The recorded requests to one method."""
+        return [c for c in self.workspace.calls if c.method == method]
+
+    def messages(self, channel: str) -> list[Message]:
+        """Top-level messages of a channel, oldest first."""
+        return self.workspace.messages(channel)
+
+    def thread(self, channel: str, ts: str) -> list[Message]:
+        """Parent then replies (file shares included), oldest first; each with `history` / `edits`."""
+        return self.workspace.thread(channel, ts)
+
+    def render_thread(self, channel: str, ts: str) -> str:
+        """The thread as text, for the demo to print."""
+        return self.workspace.render_thread(channel, ts)
+
+    @property
+    def files(self) -> list[FileRecord]:
+        """Uploaded and completed files."""
+        return self.workspace.files
+
+    @property
+    def ephemerals(self) -> list[Ephemeral]:
+        """Messages posted with chat.postEphemeral."""
+        return self.workspace.ephemerals
+
+    def responses(self, url: str) -> list[dict[str, Any]]:
+        """JSON bodies POSTed to a response_url, in order."""
+        return self._responses.get(url, [])
+
+    def state(self) -> dict[str, Any]:
+        """The whole recording as JSON-able data."""
+        return self.workspace.state() | {
+            "responses": self._responses,
+            "acks": [asdict(a) for a in self.hub.acks],
+        }
+
+    # --- Socket Mode -------------------------------------------------------------------------------------
+
+    async def send_socket_event(
+        self, payload_type: PayloadType, payload: dict[str, Any], *, timeout: float = 3.0
+    ) -> dict[str, Any] | None:
+        """Push an envelope to a connected app (round-robin) and return its ack's payload."""
+        return await self.hub.send(payload_type, payload, timeout=timeout)
+
+    async def wait_for_socket(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until `count` Socket Mode clients are connected."""
+        await self.hub.wait_for_connections(count, timeout)
+
+    @property
+    def acks(self) -> list[Ack]:
+        """Every ack received, with its latency."""
+        return self.hub.acks
+
+    # --- HTTP handlers -----------------------------------------------------------------------------------
+
+    def _take_fault(self, method: str) -> Fault | None:
+        queue = self.faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            queue.pop(0)
+        return fault
+
+    def _fault_response(self, fault: Fault, *, default_status: int) -> web.Response:
+        body = {"ok": False, "error": fault.error}
+        if fault.error == "ratelimited":
+            seconds = float(fault.retry_after)
+            headers = {"Retry-After": str(int(seconds) if seconds.is_integer() else seconds)}
+            return web.json_response(body, status=fault.status or 429, headers=headers)
+        return web.json_response(body, status=fault.status or default_status)
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await _read_params(request)
+        token = params.pop("token", None)
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            token = auth.removeprefix("Bearer ")
+        call = Call(method, params, time.time())
+        self.workspace.calls.append(call)
+        if self.latency.get(method):
+            await asyncio.sleep(self.latency[method])
+        try:
+            answer = await self._dispatch(request, method, str(token or ""), params)
+        except ApiError as exc:
+            call.error = exc.error
+            return web.json_response({"ok": False, "error": exc.error})
+        except _Faulted as exc:
+            call.error = exc.fault.error
+            return self._fault_response(exc.fault, default_status=200)
+        return web.json_response({"ok": True} | answer)
+
+    async def _dispatch(
+        self, request: web.Request, method: str, token: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            if token != self.app_token:
+                raise ApiError("not_allowed_token_type" if token.startswith("xoxb-") else "invalid_auth")
+            self._check_fault(method)
+            ws_base = self.base_url.replace("http://", "ws://", 1)
+            return {"url": f"{ws_base}socket?ticket={self.hub.new_ticket()}"}
+        if not token:
+            raise ApiError("not_authed")
+        if token != self.bot_token:
+            raise ApiError("not_allowed_token_type" if token == self.app_token else "invalid_auth")
+        self._check_fault(method)
+        handler = METHODS.get(method)
+        if handler is None:
+            raise ApiError("unknown_method")
+        return handler(self.workspace, params, self.base_url, self.upload_dir)
+
+    def _check_fault(self, method: str) -> None:
+        fault = self._take_fault(method)
+        if fault is not None:
+            raise _Faulted(fault)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        call = Call(UPLOAD, {"file_id": file_id}, time.time())
+        self.workspace.calls.append(call)
+        record = self.workspace.pending_files.get(file_id)
+        fault = self._take_fault(UPLOAD)
+        if fault is not None or record is None:
+            await _drain(request)
+            call.error = fault.error if fault is not None else "file_not_found"
+            if fault is not None:
+                return self._fault_response(fault, default_status=500)
+            return web.Response(status=404, text="unknown upload")
+        size = await receive_to_file(request, record.path)
+        call.params["size"] = size
+        if size != record.length:
+            record.path.unlink(missing_ok=True)
+            call.error = "length_mismatch"
+            return web.Response(status=400, text=f"expected {record.length} bytes, got {size}")
+        record.size = size
+        return web.Response(text=f"OK - {size}", content_type="text/plain")
+
+    async def _response(self, request: web.Request) -> web.Response:
+        url = f"{self.base_url}response/{request.match_info['rid']}"
+        fault = self._take_fault(RESPONSE_URL)
+        body = await _read_params(request)
+        if isinstance(body.get("payload"), str):
+            body = json.loads(body["payload"])
+        call = Call(RESPONSE_URL, {"url": url, "body": body}, time.time())
+        self.workspace.calls.append(call)
+        if fault is not None:
+            call.error = fault.error
+            return self._fault_response(fault, default_status=500)
+        if url not in self._responses:
+            call.error = "expired_url"
+            return web.json_response({"ok": False, "error": "expired_url"}, status=404)
+        self._responses[url].append(body)
+        return web.json_response({"ok": True})
+
+    async def _config(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        actions = body if isinstance(body, list) else [body]
+        try:
+            for action in actions:
+                for name, args in action.items():
+                    self._apply(name, args)
+        except (TypeError, ValueError, KeyError) as exc:
+            return web.json_response({"ok": False, "error": str(exc)}, status=400)
+        return web.json_response({"ok": True})
+
+    def _apply(self, name: str, args: dict[str, Any]) -> None:
+        if name == "fail_next":
+            self.fail_next(**args)
+        elif name == "add_channel":
+            self.add_channel(**args)
+        elif name == "add_user":
+            self.add_user(**args)
+        elif name == "set_latency":
+            self.set_latency(**args)
+        else:
+            raise ValueError(f"unknown action {name!r}")
+
+    async def _state(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state(), dumps=lambda data: json.dumps(data, default=str))
+
+
+class _Faulted(Exception):
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(fault.error)
+        self.fault = fault
+
+
+async def _read_params(request: web.Request) -> dict[str, Any]:
+    """Query string, then a JSON or form body on top, as slack_sdk sends either."""
+    params: dict[str, Any] = dict(request.query)
+    if request.method != "POST" or not request.can_read_body:
+        return params
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            return params
+        if isinstance(body, dict):
+            params.update(body)
+    else:
+        form = await request.post()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+async def _drain(request: web.Request) -> None:
+    """Read and drop a request body so the client sees our answer rather than a broken pipe."""
+    async for _ in request.content.iter_chunked(1 << 20):
+        pass

@@ -1,0 +1,329 @@
+"""Where money moves: reservations, charges and releases, budgets, caps, usage and the audit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from storage.api import LedgerConfig, NewJob, RefusalReason, Refused
+from storage.db import Database, Tx
+from storage.jobs import JOB_COLUMNS, job_from_row
+from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
+from storage.periods import period_key, resets_at
+
+RESERVED = MoneyState.RESERVED.value
+CHARGED = MoneyState.CHARGED.value
+RELEASED = MoneyState.RELEASED.value
+_INSERT_JOB = f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) VALUES ({', '.join('?' * len(JOB_COLUMNS))})"
+# One statement, so spent and reserved come from one snapshot even while a settle commits.
+_USER_MONEY = (
+    "SELECT"
+    " COALESCE(SUM(CASE WHEN money_state = ? AND period = ? THEN charged_micros ELSE 0 END), 0) AS spent,"
+    " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved,"
+    " COALESCE(SUM(CASE WHEN money_state = ? THEN 1 ELSE 0 END), 0) AS inflight"
+    " FROM jobs WHERE user_id = ?"
+)
+_WORKSPACE_MONEY = (
+    "SELECT"
+    " COALESCE(SUM(CASE WHEN money_state = ? AND period = ? THEN charged_micros ELSE 0 END), 0) AS spent,"
+    " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved"
+    " FROM jobs WHERE money_state = ? OR period = ?"
+)
+_USAGE = (
+    "SELECT user_id,"
+    " COALESCE(SUM(CASE WHEN period = ? THEN 1 ELSE 0 END), 0) AS jobs,"
+    " COALESCE(SUM(CASE WHEN period = ? AND money_state = ?"
+    " THEN COALESCE(result_duration, duration) ELSE 0 END), 0) AS seconds,"
+    " COALESCE(SUM(CASE WHEN period = ? AND money_state = ? THEN charged_micros ELSE 0 END), 0) AS spent,"
+    " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved"
+    " FROM jobs WHERE period = ? OR money_state = ? GROUP BY user_id"
+)
+
+
+async def _setting(tx: Tx, key: str) -> int | None:
+    value = await tx.fetchval("SELECT micros FROM workspace_settings WHERE key = ?", key)
+    return None if value is None else int(value)
+
+
+async def charge_reservation(tx: Tx, job_id: str, billed_seconds: int, now: float) -> bool:
+    """Turn a held reservation into a charge; False (nothing changed) when it is no longer held."""
+    if billed_seconds < 0:
+        raise ValueError("billed seconds cannot be negative")
+    changed = await tx.execute(
+        "UPDATE jobs SET money_state = ?, charged_micros = ? * price_micros, updated_at = ?"
+        " WHERE id = ? AND money_state = ?",
+        CHARGED,
+        billed_seconds,
+        now,
+        job_id,
+        RESERVED,
+    )
+    return changed == 1
+
+
+async def release_reservation(tx: Tx, job_id: str, now: float) -> bool:
+    """Release a held reservation; False (nothing changed) when it is no longer held."""
+    changed = await tx.execute(
+        "UPDATE jobs SET money_state = ?, charged_micros = 0, updated_at = ?"
+        " WHERE id = ? AND money_state = ?",
+        RELEASED,
+        now,
+        job_id,
+        RESERVED,
+    )
+    return changed == 1
+
+
+class Ledger:
+    """Every micro-dollar: checked and reserved in one serialized transaction, settled exactly once."""
+
+    _db: Database
+    _clock: Callable[[], float]
+    config: LedgerConfig
+
+    def _period(self, now: float) -> str:
+        return period_key(self.config.period, now)
+
+    async def _default_budget(self, tx: Tx) -> int:
+        override = await _setting(tx, "default_budget")
+        return self.config.default_budget_micros if override is None else override
+
+    async def _budget_status(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int]:
+        period = self._period(now)
+        money = await tx.fetchone(_USER_MONEY, CHARGED, period, RESERVED, RESERVED, user_id)
+        assert money is not None  # an aggregate always yields one row
+        own = await tx.fetchval("SELECT micros FROM budgets WHERE user_id = ?", user_id)
+        frozen = await tx.fetchval("SELECT 1 FROM frozen_users WHERE user_id = ?", user_id)
+        status = BudgetStatus(
+            user_id=user_id,
+            period=period,
+            limit_micros=int(own) if own is not None else await self._default_budget(tx),
+            spent_micros=int(money["spent"]),
+            reserved_micros=int(money["reserved"]),
+            own_budget=own is not None,
+            frozen=frozen is not None,
+            resets_at=resets_at(self.config.period, now),
+        )
+        return status, int(money["inflight"])
+
+    async def _workspace_status(self, tx: Tx, now: float) -> WorkspaceStatus:
+        period = self._period(now)
+        money = await tx.fetchone(_WORKSPACE_MONEY, CHARGED, period, RESERVED, RESERVED, period)
+        assert money is not None
+        return WorkspaceStatus(
+            period=period,
+            cap_micros=await _setting(tx, "cap"),
+            spent_micros=int(money["spent"]),
+            reserved_micros=int(money["reserved"]),
+            default_budget_micros=await self._default_budget(tx),
+        )
+
+    async def reserve(self, new: NewJob, *, owner: str, lease_s: float) -> Job:
+        """Check frozen / in-flight / budget / cap and store the job with its reservation, atomically."""
+        if new.duration <= 0 or new.price_micros < 0:
+            raise ValueError("a job needs a positive duration and a non-negative price")
+        estimate = new.duration * new.price_micros
+        async with self._db.transaction(serialize=True) as tx:
+            now = self._clock()
+            status, inflight = await self._budget_status(tx, new.user_id, now)
+            workspace = await self._workspace_status(tx, now)
+            reason: RefusalReason | None = None
+            if status.frozen:
+                reason = "frozen"
+            elif inflight >= self.config.max_inflight_per_user:
+                reason = "inflight"
+            elif status.spent_micros + status.reserved_micros + estimate > status.limit_micros:
+                reason = "budget"
+            elif (
+                workspace.cap_micros is not None
+                and workspace.spent_micros + workspace.reserved_micros + estimate > workspace.cap_micros
+            ):
+                reason = "cap"
+            if reason is not None:
+                raise Refused(reason, status, workspace, estimate)
+            job = Job(
+                id=new.id,
+                team_id=new.team_id,
+                user_id=new.user_id,
+                channel_id=new.channel_id,
+                response_url=new.response_url,
+                prompt=new.prompt,
+                duration=new.duration,
+                aspect_ratio=new.aspect_ratio,
+                model=new.model,
+                price_micros=new.price_micros,
+                estimate_micros=estimate,
+                period=status.period,
+                state=JobState.ACCEPTED,
+                money_state=MoneyState.RESERVED,
+                created_at=now,
+                updated_at=now,
+                deadline_at=now + self.config.job_timeout_s,
+                owner=owner,
+                lease_until=now + lease_s,
+                origin=new.origin,
+            )
+            row = job.model_dump(mode="json")
+            await tx.execute(_INSERT_JOB, *(row[name] for name in JOB_COLUMNS))
+        return job
+
+    async def settle(self, job_id: str, billed_seconds: int) -> bool:
+        """Turn the reservation into a charge of billed_seconds x price; True only the first time."""
+        async with self._db.transaction(serialize=True) as tx:
+            return await charge_reservation(tx, job_id, billed_seconds, self._clock())
+
+    async def release(self, job_id: str) -> bool:
+        """Release the reservation, nothing charged; True only the first time."""
+        async with self._db.transaction(serialize=True) as tx:
+            return await release_reservation(tx, job_id, self._clock())
+
+    async def budget_status(self, user_id: str) -> BudgetStatus:
+        """A user's limit, spend and reservations in the current period."""
+        async with self._db.transaction() as tx:
+            status, _ = await self._budget_status(tx, user_id, self._clock())
+        return status
+
+    async def workspace_status(self) -> WorkspaceStatus:
+        """The workspace's cap, spend, reservations and effective default budget."""
+        async with self._db.transaction() as tx:
+            return await self._workspace_status(tx, self._clock())
+
+    async def set_user_budget(self, user_id: str, micros: int) -> None:
+        """Give a user their own budget per period."""
+        if micros < 0:
+            raise ValueError("a budget cannot be negative")
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO budgets (user_id, micros, updated_at) VALUES (?, ?, ?) ON CONFLICT (user_id)"
+                " DO UPDATE SET micros = excluded.micros, updated_at = excluded.updated_at",
+                user_id,
+                micros,
+                self._clock(),
+            )
+
+    async def _set_setting(self, key: str, micros: int | None) -> None:
+        if micros is not None and micros < 0:
+            raise ValueError(f"{key} cannot be negative")
+        async with self._db.transaction() as tx:
+            if micros is None:
+                await tx.execute("DELETE FROM workspace_settings WHERE key = ?", key)
+                return
+            await tx.execute(
+                "INSERT INTO workspace_settings (key, micros, updated_at) VALUES (?, ?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET micros = excluded.micros, updated_at = excluded.updated_at",
+                key,
+                micros,
+                self._clock(),
+            )
+
+    async def set_default_budget(self, micros: int | None) -> None:
+        """Set the budget of users without their own; None goes back to the configured default."""
+        await self._set_setting("default_budget", micros)
+
+    async def set_cap(self, micros: int | None) -> None:
+        """Set the workspace-wide cap per period; None means no cap."""
+        await self._set_setting("cap", micros)
+
+    async def set_frozen(self, user_id: str, frozen: bool) -> bool:
+        """Freeze or unfreeze a user; True when this changed anything."""
+        async with self._db.transaction() as tx:
+            if frozen:
+                return (
+                    await tx.execute(
+                        "INSERT INTO frozen_users (user_id, frozen_at) VALUES (?, ?)"
+                        " ON CONFLICT (user_id) DO NOTHING",
+                        user_id,
+                        self._clock(),
+                    )
+                    == 1
+                )
+            return await tx.execute("DELETE FROM frozen_users WHERE user_id = ?", user_id) == 1
+
+    async def usage(self) -> list[UserUsage]:
+        """This period's spend per user (users with jobs this period or money reserved), largest first."""
+        async with self._db.transaction() as tx:
+            p = self._period(self._clock())
+            rows = await tx.fetchall(_USAGE, p, p, CHARGED, p, CHARGED, RESERVED, p, RESERVED)
+            budgets = {
+                r["user_id"]: int(r["micros"])
+                for r in await tx.fetchall("SELECT user_id, micros FROM budgets")
+            }
+            default = await self._default_budget(tx)
+        result = [
+            UserUsage(
+                user_id=r["user_id"],
+                jobs=int(r["jobs"]),
+                seconds=int(r["seconds"]),
+                spent_micros=int(r["spent"]),
+                reserved_micros=int(r["reserved"]),
+                limit_micros=budgets.get(r["user_id"], default),
+            )
+            for r in rows
+        ]
+        result.sort(key=lambda u: (-u.spent_micros, -u.reserved_micros, u.user_id))
+        return result
+
+    async def user_jobs(self, user_id: str, limit: int = 10, *, this_period: bool = False) -> list[Job]:
+        """A user's most recent jobs, newest first."""
+        sql, args = "SELECT * FROM jobs WHERE user_id = ?", [user_id]
+        if this_period:
+            sql += " AND period = ?"
+            args.append(self._period(self._clock()))
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", *args, limit)
+        return [job_from_row(r) for r in rows]
+
+    async def period_jobs(self) -> list[Job]:
+        """Every job counted in the current period, oldest first (for export)."""
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM jobs WHERE period = ? ORDER BY created_at, id", self._period(self._clock())
+            )
+        return [job_from_row(r) for r in rows]
+
+    async def claim_alert(self, key: str) -> bool:
+        """Record that alert `key` was sent this period; True only the first time."""
+        now = self._clock()
+        async with self._db.transaction() as tx:
+            inserted = await tx.execute(
+                "INSERT INTO alerts_sent (key, period, sent_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key, period) DO NOTHING",
+                key,
+                self._period(now),
+                now,
+            )
+        return inserted == 1
+
+    async def audit(self) -> list[str]:
+        """Ledger inconsistencies in words; empty when every micro-dollar balances."""
+        async with self._db.transaction() as tx:
+            jobs = [job_from_row(r) for r in await tx.fetchall("SELECT * FROM jobs ORDER BY created_at, id")]
+            budgets = await tx.fetchall("SELECT user_id, micros FROM budgets WHERE micros < 0")
+            settings = await tx.fetchall("SELECT key, micros FROM workspace_settings WHERE micros < 0")
+        problems = [p for job in jobs for p in audit_job(job)]
+        problems += [f"budget of {r['user_id']} is negative ({r['micros']})" for r in budgets]
+        problems += [f"workspace {r['key']} is negative ({r['micros']})" for r in settings]
+        return problems
+
+
+def audit_job(job: Job) -> list[str]:
+    """What is wrong with one job's money, in words."""
+    problems: list[str] = []
+    where = f"job {job.id} ({job.state.value}, {job.money_state.value})"
+    if job.state.finished and job.money_state is MoneyState.RESERVED:
+        problems.append(f"{where}: finished but its reservation is still held")
+    if job.state is JobState.DELIVERED and job.money_state is not MoneyState.CHARGED:
+        problems.append(f"{where}: delivered but not charged")
+    if job.state in (JobState.FAILED, JobState.EXPIRED) and job.money_state is MoneyState.CHARGED:
+        problems.append(f"{where}: did not deliver but was charged")
+    if job.money_state is MoneyState.CHARGED:
+        expected = (job.result_duration or job.duration) * job.price_micros
+        if job.charged_micros != expected:
+            problems.append(f"{where}: charged {job.charged_micros}, expected {expected}")
+    elif job.charged_micros != 0:
+        problems.append(f"{where}: charged {job.charged_micros} without being settled")
+    for name in ("price_micros", "estimate_micros", "charged_micros", "duration"):
+        if getattr(job, name) < 0:
+            problems.append(f"{where}: {name} is negative ({getattr(job, name)})")
+    if job.estimate_micros != job.duration * job.price_micros:
+        problems.append(f"{where}: estimate {job.estimate_micros} is not duration x price")
+    return problems

@@ -1,0 +1,83 @@
+"""Concurrent reservations and claims, in one store and across replicas on one database, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+
+from storage import JobState, Refused
+from tests.storage.helpers import EST_DEFAULT, new_job
+
+
+async def _reserve_many(stores, count: int) -> tuple[list, list]:
+    async def one(i: int):
+        try:
+            return await stores[i % len(stores)].reserve(new_job(), owner=f"r{i % len(stores)}", lease_s=30)
+        except Refused as refused:
+            return refused
+
+    results = await asyncio.gather(*(one(i) for i in range(count)))
+    ok = [r for r in results if not isinstance(r, Refused)]
+    refused = [r for r in results if isinstance(r, Refused)]
+    return ok, refused
+
+
+async def test_fifty_reserves_one_store_exactly_three_fit(store_factory):
+    store = await store_factory(default_budget_micros=3 * EST_DEFAULT, max_inflight_per_user=100)
+    ok, refused = await _reserve_many([store], 50)
+    assert len(ok) == 3 and len(refused) == 47
+    assert {r.reason for r in refused} == {"budget"}
+    status = await store.budget_status("U1")
+    assert status.reserved_micros == 3 * EST_DEFAULT == status.limit_micros
+
+
+async def test_fifty_reserves_three_replicas_exactly_three_fit(store_factory):
+    replicas = [await store_factory(default_budget_micros=3 * EST_DEFAULT, max_inflight_per_user=100) for _ in range(3)]
+    ok, refused = await _reserve_many(replicas, 50)
+    assert len(ok) == 3 and len(refused) == 47
+    assert len(await replicas[0].user_jobs("U1", limit=100)) == 3
+    assert (await replicas[1].budget_status("U1")).reserved_micros == 3 * EST_DEFAULT
+
+
+async def test_concurrent_cap_across_replicas(store_factory):
+    replicas = [await store_factory(max_inflight_per_user=100) for _ in range(3)]
+    await replicas[0].set_cap(4 * EST_DEFAULT)
+
+    async def one(i: int):
+        try:
+            return await replicas[i % 3].reserve(new_job(user=f"U{i}"), owner="r", lease_s=30)
+        except Refused as refused:
+            return refused
+
+    results = await asyncio.gather(*(one(i) for i in range(30)))
+    assert sum(not isinstance(r, Refused) for r in results) == 4
+    assert {r.reason for r in results if isinstance(r, Refused)} == {"cap"}
+
+
+async def test_concurrent_settle_only_once(store_factory):
+    replicas = [await store_factory() for _ in range(3)]
+    job = await replicas[0].reserve(new_job(), owner="r1", lease_s=30)
+    results = await asyncio.gather(*(replicas[i % 3].settle(job.id, 5) for i in range(12)))
+    assert results.count(True) == 1
+    assert (await replicas[2].budget_status("U1")).spent_micros == EST_DEFAULT
+
+
+async def test_concurrent_claims_hand_each_job_to_one_owner(store_factory, clock):
+    replicas = [await store_factory(max_inflight_per_user=100, default_budget_micros=10**9) for _ in range(3)]
+    ids = {(await replicas[0].reserve(new_job(user=f"U{i % 5}"), owner="gone", lease_s=0)).id for i in range(40)}
+    clock.advance(1)  # "gone" died: every lease has expired
+
+    async def work(i: int) -> list[str]:
+        got: list[str] = []
+        while batch := await replicas[i].claim(f"r{i}", 60, limit=5):
+            for job in batch:
+                # The owner guard proves the claim: only the holder can finish the job.
+                assert await replicas[i].finish(job.id, JobState.FAILED, expect=[JobState.ACCEPTED], owner=f"r{i}")
+                got.append(job.id)
+            await asyncio.sleep(0.01)  # working on the batch lets the other replicas in
+        return got
+
+    claimed = await asyncio.gather(*(work(i) for i in range(3)))
+    everything = [job_id for got in claimed for job_id in got]
+    assert sorted(everything) == sorted(ids)  # each job exactly once, none lost
+    assert sum(1 for got in claimed if got) >= 2  # the work really was shared
+    assert await replicas[0].unfinished_jobs() == []

@@ -1,0 +1,75 @@
+"""Schema migrations and opening stores by URL, on both backends."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from storage import LedgerConfig, open_store, sqlite_path
+from storage.migrate import load_migrations, migrate
+from tests.storage.helpers import new_job
+
+
+async def test_migrations_recorded_once(store_factory):
+    first = await store_factory()
+    second = await store_factory()  # a second replica finds the schema current
+    async with first.db.transaction() as tx:
+        rows = await tx.fetchall("SELECT version, name FROM schema_version ORDER BY version")
+    assert [(r["version"], r["name"]) for r in rows] == [(m.version, m.name) for m in load_migrations()]
+    assert await migrate(second.db, 0.0) == []
+    job = await first.reserve(new_job(), owner="r1", lease_s=30)
+    assert await second.get_job(job.id) == job  # both see one database
+
+
+def test_migration_files_are_well_formed():
+    migrations = load_migrations()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    assert all(m.statements() for m in migrations)
+
+
+def test_sqlite_urls():
+    assert sqlite_path("sqlite:///videobot.db") == "videobot.db"
+    assert sqlite_path("sqlite:////var/lib/videobot.db") == "/var/lib/videobot.db"
+    for bad in ("sqlite:///", "sqlite:///:memory:", "postgresql://x/y"):
+        with pytest.raises(ValueError):
+            sqlite_path(bad)
+
+
+async def test_relative_sqlite_url_is_cwd(tmp_path, monkeypatch, clock):
+    monkeypatch.chdir(tmp_path)
+    config = LedgerConfig(1_000_000, "month", 3, 1800, clock)
+    store = await open_store("sqlite:///videobot.db", config)
+    try:
+        assert store.dialect == "sqlite"
+        await store.reserve(new_job(), owner="r1", lease_s=30)
+    finally:
+        await store.close()
+    assert os.path.exists(tmp_path / "videobot.db")
+
+
+async def test_sqlite_pragmas(tmp_path, clock):
+    store = await open_store(f"sqlite:///{tmp_path}/p.db", LedgerConfig(1, "month", 3, 1800, clock))
+    try:
+        async with store.db.transaction() as tx:
+            assert (await tx.fetchval("PRAGMA journal_mode")).lower() == "wal"
+            assert await tx.fetchval("PRAGMA foreign_keys") == 1
+            assert await tx.fetchval("PRAGMA busy_timeout") == 10_000
+            assert await tx.fetchval("PRAGMA synchronous") == 1  # NORMAL
+    finally:
+        await store.close()
+
+
+async def test_postgres_scheme_alias(pg_session_url, clock):
+    url = "postgres://" + pg_session_url.removeprefix("postgresql://")
+    store = await open_store(url, LedgerConfig(1_000_000, "month", 3, 1800, clock))
+    try:
+        assert store.dialect == "postgresql"
+        assert (await store.workspace_status()).default_budget_micros == 1_000_000
+    finally:
+        await store.close()
+
+
+async def test_unknown_scheme_refused(clock):
+    with pytest.raises(ValueError, match="unsupported"):
+        await open_store("mysql://x/y", LedgerConfig(1, "month", 3, 1800, clock))

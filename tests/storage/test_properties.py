@@ -1,0 +1,180 @@
+"""Random sequences of ledger operations against a model of the rules, on both backends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storage import JobState, Refused, SqlStore
+from storage.periods import period_key
+from tests.storage.helpers import PRICE, at, new_job, wipe
+
+USERS = ("U1", "U2", "U3")
+MAX_INFLIGHT = 3
+DEFAULT = 200_000
+START = at("2026-11-10T20:00:00")
+
+money = st.integers(min_value=0, max_value=400_000)
+op = st.one_of(
+    st.tuples(st.just("reserve"), st.sampled_from(USERS), st.integers(1, 15)),
+    st.tuples(st.just("reserve"), st.sampled_from(USERS), st.integers(1, 15)),
+    st.tuples(st.just("deliver"), st.integers(0, 40), st.integers(0, 15)),
+    st.tuples(st.just("settle"), st.integers(0, 40)),
+    st.tuples(st.just("release"), st.integers(0, 40)),
+    st.tuples(st.just("fail"), st.integers(0, 40)),
+    st.tuples(st.just("budget"), st.sampled_from(USERS), money),
+    st.tuples(st.just("default"), st.none() | money),
+    st.tuples(st.just("cap"), st.none() | st.integers(0, 1_000_000)),
+    st.tuples(st.just("freeze"), st.sampled_from(USERS), st.booleans()),
+    st.tuples(st.just("advance"), st.integers(0, 30 * 3600)),
+)
+
+
+@dataclass
+class Model:
+    """What the ledger should hold, computed the obvious way."""
+
+    now: float
+    jobs: dict[str, dict] = field(default_factory=dict)  # id -> user, estimate, charged, state, period
+    order: list[str] = field(default_factory=list)
+    budgets: dict[str, int] = field(default_factory=dict)
+    default: int | None = None
+    cap: int | None = None
+    frozen: set[str] = field(default_factory=set)
+
+    @property
+    def period(self) -> str:
+        return period_key("day", self.now)
+
+    def spent(self, user: str | None = None) -> int:
+        return sum(
+            j["charged"]
+            for j in self.jobs.values()
+            if j["money"] == "charged" and j["period"] == self.period and user in (None, j["user"])
+        )
+
+    def reserved(self, user: str | None = None) -> int:
+        return sum(j["estimate"] for j in self.jobs.values() if j["money"] == "reserved" and user in (None, j["user"]))
+
+    def limit(self, user: str) -> int:
+        return self.budgets.get(user, DEFAULT if self.default is None else self.default)
+
+    def expected_refusal(self, user: str, estimate: int) -> str | None:
+        if user in self.frozen:
+            return "frozen"
+        if sum(1 for j in self.jobs.values() if j["user"] == user and j["money"] == "reserved") >= MAX_INFLIGHT:
+            return "inflight"
+        if self.spent(user) + self.reserved(user) + estimate > self.limit(user):
+            return "budget"
+        if self.cap is not None and self.spent() + self.reserved() + estimate > self.cap:
+            return "cap"
+        return None
+
+
+async def _apply(store, clock, model: Model, step: tuple) -> None:  # noqa: C901 - one branch per operation
+    kind = step[0]
+    if kind == "reserve":
+        _, user, duration = step
+        expected = model.expected_refusal(user, duration * PRICE)
+        try:
+            job = await store.reserve(new_job(user=user, duration=duration), owner="r1", lease_s=30)
+        except Refused as refused:
+            assert refused.reason == expected
+            return
+        assert expected is None
+        model.jobs[job.id] = {"user": user, "estimate": job.estimate_micros, "charged": 0, "money": "reserved"}
+        model.jobs[job.id]["period"] = job.period
+        model.order.append(job.id)
+        status = await store.budget_status(user)
+        assert status.spent_micros + status.reserved_micros <= status.limit_micros
+        ws = await store.workspace_status()
+        assert ws.cap_micros is None or ws.spent_micros + ws.reserved_micros <= ws.cap_micros
+    elif kind in ("deliver", "settle", "release", "fail"):
+        if not model.order:
+            return
+        job_id = model.order[step[1] % len(model.order)]
+        entry = model.jobs[job_id]
+        first = entry["money"] == "reserved"
+        job = await store.get_job(job_id)
+        if kind in ("deliver", "fail") and not first:
+            return  # finishing a job whose money already moved is the caller's bug; audit() reports it
+        if kind == "deliver":
+            billed = step[2] or job.duration
+            done = await store.finish(
+                job_id, JobState.DELIVERED, expect=[JobState.ACCEPTED], billed_seconds=billed, result_duration=billed
+            )
+            assert (done is not None) == (job.state is JobState.ACCEPTED)
+            if done is not None and first:
+                entry.update(money="charged", charged=billed * PRICE)
+        elif kind == "fail":
+            done = await store.finish(job_id, JobState.FAILED, expect=[JobState.ACCEPTED])
+            assert (done is not None) == (job.state is JobState.ACCEPTED)
+            if done is not None and first:
+                entry.update(money="released")
+        elif kind == "settle":
+            assert await store.settle(job_id, job.result_duration or job.duration) is first
+            if first:
+                entry.update(money="charged", charged=job.duration * PRICE)
+        else:
+            assert await store.release(job_id) is first
+            if first:
+                entry.update(money="released")
+        if entry["money"] == "released":
+            job = await store.get_job(job_id)
+            assert job.charged_micros == 0
+    elif kind == "budget":
+        await store.set_user_budget(step[1], step[2])
+        model.budgets[step[1]] = step[2]
+    elif kind == "default":
+        await store.set_default_budget(step[1])
+        model.default = step[1]
+    elif kind == "cap":
+        await store.set_cap(step[1])
+        model.cap = step[1]
+    elif kind == "freeze":
+        changed = await store.set_frozen(step[1], step[2])
+        assert changed == ((step[1] in model.frozen) != step[2])
+        (model.frozen.add if step[2] else model.frozen.discard)(step[1])
+    elif kind == "advance":
+        clock.advance(step[1])
+        model.now = clock.now
+
+
+async def _check(store, model: Model) -> None:
+    for user in USERS:
+        status = await store.budget_status(user)
+        assert (status.spent_micros, status.reserved_micros, status.limit_micros) == (
+            model.spent(user),
+            model.reserved(user),
+            model.limit(user),
+        )
+        assert status.spent_micros >= 0 and status.reserved_micros >= 0
+    ws = await store.workspace_status()
+    assert (ws.spent_micros, ws.reserved_micros, ws.cap_micros) == (model.spent(), model.reserved(), model.cap)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(op, max_size=30))
+async def test_ledger_matches_model(store, clock, steps):
+    # One connection for all examples; this view of it uses the test's budget rules.
+    config = replace(store.config, period="day", default_budget_micros=DEFAULT, max_inflight_per_user=MAX_INFLIGHT)
+    store = SqlStore(store.db, config)
+    await wipe(store)
+    clock.now = START
+    model = Model(now=START)
+    for step in steps:
+        await _apply(store, clock, model, step)
+        await _check(store, model)
+    # Every reservation ends exactly once.
+    for job_id in model.order:
+        was_held = model.jobs[job_id]["money"] == "reserved"
+        assert await store.release(job_id) is was_held
+        assert await store.release(job_id) is False
+        assert await store.settle(job_id, 1) is False
+    for job_id in model.order:  # close the jobs so the audit sees a finished, balanced ledger
+        to = JobState.DELIVERED if model.jobs[job_id]["money"] == "charged" else JobState.FAILED
+        await store.transition(job_id, to, expect=[JobState.ACCEPTED])
+    assert await store.audit() == []
+    assert (await store.workspace_status()).reserved_micros == 0

@@ -1,0 +1,269 @@
+"""bot.slack_io against the running Slack stand-in, over real sockets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tracemalloc
+
+import httpx
+import pytest
+
+from bot import slack_io
+from bot.slack_io import (
+    Retry,
+    SlackAuthError,
+    SlackChannelNotFound,
+    SlackNotInChannel,
+    SlackPermanentError,
+    SlackRateLimited,
+    SlackTransientError,
+    make_web_client,
+)
+from bot.slack_standin import SlackStandIn
+
+
+class Sleeps:
+    """Records the delays slack_io asked for, without waiting them."""
+
+    def __init__(self):
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+async def slack(tmp_path):
+    async with SlackStandIn(storage_dir=tmp_path / "uploads") as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def client(slack):
+    return make_web_client(slack.bot_token, slack.api_url)
+
+
+@pytest.fixture
+async def http():
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def sleeps():
+    return Sleeps()
+
+
+@pytest.fixture
+def retry(sleeps):
+    return Retry(attempts=4, base_s=0.01, cap_s=0.05, sleep=sleeps)
+
+
+async def test_post_update_thread(slack, client, retry):
+    parent = await slack_io.post_message(client=client, channel="C_PUBLIC", text="request", retry=retry)
+    status = await slack_io.post_message(
+        client=client, channel="C_PUBLIC", text="queued", thread_ts=parent, retry=retry
+    )
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "generating"}}]
+    await slack_io.update_message(
+        client=client, channel="C_PUBLIC", ts=status, text="generating", blocks=blocks
+    )
+    await slack_io.update_message(client=client, channel="C_PUBLIC", ts=status, text="uploading")
+    thread = slack.thread("C_PUBLIC", parent)
+    assert [m.text for m in thread] == ["request", "uploading"]
+    assert thread[1].edits == 2 and thread[1].blocks == blocks
+
+
+async def test_not_in_channel_then_join(slack, client, retry):
+    with pytest.raises(SlackNotInChannel) as info:
+        await slack_io.post_message(client=client, channel="C_OTHER", text="x", retry=retry)
+    assert info.value.error == "not_in_channel" and info.value.method == "chat.postMessage"
+    assert await slack_io.join_channel(client=client, channel="C_OTHER") is True
+    assert await slack_io.join_channel(client=client, channel="C_OTHER") is True
+    await slack_io.post_message(client=client, channel="C_OTHER", text="x", retry=retry)
+    assert len(slack.messages("C_OTHER")) == 1
+
+
+async def test_private_and_foreign_dm(slack, client, retry):
+    with pytest.raises(SlackChannelNotFound):
+        await slack_io.post_message(client=client, channel="C_PRIVATE", text="x", retry=retry)
+    assert await slack_io.join_channel(client=client, channel="C_PRIVATE") is False
+    assert await slack_io.join_channel(client=client, channel="D_USERS") is False
+    assert await slack_io.join_channel(client=client, channel="C_NOPE") is False
+    with pytest.raises(SlackChannelNotFound):
+        await slack_io.post_ephemeral(client=client, channel="D_USERS", user="U1", text="x", retry=retry)
+
+
+async def test_dm_delivery(slack, client):
+    dm = await slack_io.open_dm(client=client, user="U_ALICE")
+    assert dm.startswith("D")
+    await slack_io.post_message(client=client, channel=dm, text="delivered here")
+    assert [m.text for m in slack.messages(dm)] == ["delivered here"]
+
+
+async def test_ephemeral(slack, client):
+    await slack_io.post_ephemeral(client=client, channel="C_PUBLIC", user="U_ALICE", text="only you")
+    assert [(e.user, e.text) for e in slack.ephemerals] == [("U_ALICE", "only you")]
+    assert slack.messages("C_PUBLIC") == []
+
+
+async def test_ratelimit_is_waited_out(slack, client, retry, sleeps):
+    slack.fail_next("chat.postMessage", retry_after=1, times=2)
+    ts = await slack_io.post_message(client=client, channel="C_PUBLIC", text="x", retry=retry)
+    assert len(slack.calls_of("chat.postMessage")) == 3
+    assert len(sleeps.delays) == 2 and all(d >= 1 for d in sleeps.delays)
+    assert [m.ts for m in slack.messages("C_PUBLIC")] == [ts]
+
+
+async def test_ratelimit_gives_up_after_attempts(slack, client, retry, sleeps):
+    slack.fail_next("chat.update", retry_after=3, times=10)
+    ts = await slack_io.post_message(client=client, channel="C_PUBLIC", text="x")
+    with pytest.raises(SlackRateLimited) as info:
+        await slack_io.update_message(client=client, channel="C_PUBLIC", ts=ts, text="y", retry=retry)
+    assert info.value.retry_after == 3
+    assert len(slack.calls_of("chat.update")) == 4 and len(sleeps.delays) == 3
+
+
+async def test_retry_waits_with_real_sleep(slack, client):
+    slack.fail_next("conversations.open", retry_after=0.2)
+    dm = await slack_io.open_dm(client=client, user="U1", retry=Retry(base_s=0.01))
+    calls = slack.calls_of("conversations.open")
+    assert dm and len(calls) == 2 and calls[1].time - calls[0].time >= 0.19
+
+
+async def test_transient_error_retried_only_when_safe(slack, client, retry, sleeps):
+    ts = await slack_io.post_message(client=client, channel="C_PUBLIC", text="x")
+    slack.fail_next("chat.update", error="internal_error")
+    await slack_io.update_message(client=client, channel="C_PUBLIC", ts=ts, text="y", retry=retry)
+    assert len(slack.calls_of("chat.update")) == 2
+    # A post that may have gone through is not repeated: it would show twice.
+    slack.fail_next("chat.postMessage", error="internal_error")
+    with pytest.raises(SlackTransientError) as info:
+        await slack_io.post_message(client=client, channel="C_PUBLIC", text="z", retry=retry)
+    assert info.value.maybe_delivered
+    assert len(slack.calls_of("chat.postMessage")) == 2  # the first post plus the failed one
+
+
+async def test_auth_error(slack, retry):
+    wrong = make_web_client("xoxb-wrong", slack.api_url)
+    with pytest.raises(SlackAuthError):
+        await slack_io.post_message(client=wrong, channel="C_PUBLIC", text="x", retry=retry)
+
+
+async def test_connection_refused_is_transient(retry, sleeps):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = make_web_client("xoxb-x", f"http://127.0.0.1:{port}/api/")
+    with pytest.raises(SlackTransientError) as info:
+        await slack_io.post_message(client=client, channel="C_PUBLIC", text="x", retry=retry)
+    assert not info.value.maybe_delivered
+    assert len(sleeps.delays) == 3  # refused connections are safe to retry, even for a post
+
+
+async def test_permalink(slack, client, retry):
+    ts = await slack_io.post_message(client=client, channel="C_PUBLIC", text="x")
+    link = await slack_io.permalink(client=client, channel="C_PUBLIC", ts=ts)
+    assert link is not None and link.startswith("https://") and ts.replace(".", "") in link
+    assert await slack_io.permalink(client=client, channel="C_PUBLIC", ts="1.000001", retry=retry) is None
+
+
+async def test_respond_via_response_url(slack, http, retry):
+    url = slack.new_response_url()
+    slack.fail_next("response_url", error="server_error")
+    await slack_io.respond(http=http, response_url=url, text="budget: $4.50 left", retry=retry)
+    await slack_io.respond(http=http, response_url=url, text="again", replace_original=True)
+    assert slack.responses(url) == [
+        {"response_type": "ephemeral", "text": "budget: $4.50 left", "replace_original": False},
+        {"response_type": "ephemeral", "text": "again", "replace_original": True},
+    ]
+    with pytest.raises(SlackPermanentError) as info:
+        await slack_io.respond(http=http, response_url=f"{slack.base_url}response/404", text="x", retry=retry)
+    assert info.value.status == 404
+
+
+def _video(tmp_path, size: int):
+    path = tmp_path / "out.mp4"
+    block = os.urandom(1 << 20)
+    with path.open("wb") as f:
+        for start in range(0, size, len(block)):
+            f.write(block[: min(len(block), size - start)])
+    return path
+
+
+async def test_upload_into_thread(slack, client, http, tmp_path, retry):
+    path = _video(tmp_path, 5 * 1024 * 1024 + 123)
+    parent = await slack_io.post_message(client=client, channel="C_PUBLIC", text="request")
+    slack.fail_next("upload", error="server_error")  # the upload URL fails once: retried from byte 0
+    seen = []
+
+    async def remember(file_id):
+        seen.append(
+            (file_id, await slack_io.file_shared_in(client=client, file_id=file_id, channel="C_PUBLIC"))
+        )
+
+    file_id = await slack_io.upload_file(
+        client=client,
+        http=http,
+        path=path,
+        filename="lake.mp4",
+        title="a lake",
+        channel_id="C_PUBLIC",
+        thread_ts=parent,
+        initial_comment="Done: cost $0.055, $4.945 left",
+        on_file_id=remember,
+        retry=retry,
+    )
+    assert seen == [(file_id, False)]  # told before the share, which had not happened yet
+    assert await slack_io.file_shared_in(client=client, file_id=file_id, channel="C_PUBLIC") is True
+    assert await slack_io.file_shared_in(client=client, file_id=file_id, channel="C_OTHER") is False
+    [record] = slack.files
+    assert record.id == file_id and record.size == path.stat().st_size
+    assert record.path.read_bytes() == path.read_bytes()
+    assert (record.channel, record.thread_ts, record.title) == ("C_PUBLIC", parent, "a lake")
+    thread = slack.thread("C_PUBLIC", parent)
+    assert thread[-1].file is record and thread[-1].text == "Done: cost $0.055, $4.945 left"
+    assert "[file lake.mp4, 5.2 MB] — Done: cost $0.055" in slack.render_thread("C_PUBLIC", parent)
+    assert [c.error for c in slack.calls_of("upload")] == ["server_error", None]
+
+
+async def test_upload_is_streamed_from_disk(slack, client, http, tmp_path):
+    size = 48 * 1024 * 1024
+    path = _video(tmp_path, size)
+    parent = await slack_io.post_message(client=client, channel="C_PUBLIC", text="request")
+    tracemalloc.start()
+    try:
+        await slack_io.upload_file(
+            client=client,
+            http=http,
+            path=path,
+            filename="big.mp4",
+            title="big",
+            channel_id="C_PUBLIC",
+            thread_ts=parent,
+            initial_comment="big",
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Client and stand-in together never held more than a few chunks of the 48 MB file.
+    assert peak < size // 3, peak
+    assert slack.files[0].size == size
+
+
+async def test_upload_to_unjoined_channel_fails_typed(slack, client, http, tmp_path, retry):
+    path = _video(tmp_path, 1000)
+    with pytest.raises(SlackNotInChannel):
+        await slack_io.upload_file(
+            client=client,
+            http=http,
+            path=path,
+            filename="x.mp4",
+            title="x",
+            channel_id="C_OTHER",
+            thread_ts="1.0",
+            initial_comment="x",
+            retry=retry,
+        )
+    assert slack.files == []
