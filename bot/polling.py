@@ -71,6 +71,7 @@ class Backoff:
     jitter: float = 0.1
     rng: random.Random | None = None
     _next: float = field(init=False, repr=False)
+    _hold: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.start_s < 0 or self.cap_s < 0 or self.factor < 1 or not 0 <= self.jitter < 1:
@@ -81,9 +82,16 @@ class Backoff:
         """The next delay to sleep; grows the following one."""
         delay = jittered(self._next, self.jitter, self.rng)
         self._next = min(self._next * self.factor, self.cap_s)
+        if self._hold is not None:
+            retry_after = max(retry_after or 0.0, self._hold)
+            self._hold = None
         if retry_after is not None:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER_S))
         return delay
+
+    def hold(self, retry_after: float) -> None:
+        """Make the next delay at least `retry_after` seconds (a server's Retry-After)."""
+        self._hold = max(self._hold or 0.0, retry_after)
 
     def reset(self) -> None:
         """Start again from `start_s` (e.g. after the job visibly moved)."""

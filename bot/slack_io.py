@@ -238,7 +238,7 @@ async def upload_file(
     filename: str,
     title: str,
     channel_id: str,
-    thread_ts: str,
+    thread_ts: str | None,
     initial_comment: str,
     on_file_id: Callable[[str], Awaitable[None]] | None = None,
     retry: Retry = DEFAULT_RETRY,
@@ -263,8 +263,8 @@ async def upload_file(
         lambda: client.files_completeUploadExternal(
             files=[{"id": file_id, "title": title}],
             channel_id=channel_id,
-            thread_ts=thread_ts,
             initial_comment=initial_comment,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
         ),
         retry=retry,
         idempotent=False,

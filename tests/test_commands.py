@@ -101,7 +101,9 @@ def test_empty_prompt(text):
     assert "no prompt" in message and "/video" in message
 
 
-@pytest.mark.parametrize(("text", "flag"), [("a cat --speed 2", "--speed"), ("a -x cat", "-x"), ("a —fps=3", "—fps")])
+@pytest.mark.parametrize(
+    ("text", "flag"), [("a cat --speed 2", "--speed"), ("a -x cat", "-x"), ("a —fps=3", "—fps")]
+)
 def test_unknown_flag_is_named_with_the_known_ones(text, flag):
     message = error(text)
     assert flag in message and "--duration" in message and "--ar" in message
@@ -174,8 +176,12 @@ def test_prompt_and_flags_round_trip(words, duration, ratio, flags, positions, s
     assume(prompt.strip().lower() not in ("help", "budget", "history"))
     assume(len(prompt) <= MAX_PROMPT_CHARS)
     tokens = [slack_escape(w) for w in words]
-    tokens.insert(min(positions[0], len(tokens)), f"{dur_flag}={duration}" if dur_eq else f"{dur_flag} {duration}")
-    tokens.insert(min(positions[1], len(tokens)), f"{ratio_flag}={ratio}" if ratio_eq else f"{ratio_flag} {ratio}")
+    tokens.insert(
+        min(positions[0], len(tokens)), f"{dur_flag}={duration}" if dur_eq else f"{dur_flag} {duration}"
+    )
+    tokens.insert(
+        min(positions[1], len(tokens)), f"{ratio_flag}={ratio}" if ratio_eq else f"{ratio_flag} {ratio}"
+    )
     assert video(sep.join(tokens)) == VideoRequest(prompt, duration, ratio)
 
 
@@ -190,7 +196,9 @@ _junk = st.one_of(
     st.text(max_size=300),
     st.lists(
         st.one_of(
-            st.sampled_from(["--duration", "-d", "—ar", "–", "—", "--ar=", "-d=", "=", "help", "<@U1|x>", "&amp;"]),
+            st.sampled_from(
+                ["--duration", "-d", "—ar", "–", "—", "--ar=", "-d=", "=", "help", "<@U1|x>", "&amp;"]
+            ),
             st.integers(-20, 30).map(str),
             st.text(max_size=8),
         ),

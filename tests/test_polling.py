@@ -55,6 +55,13 @@ def test_backoff_retry_after_wins_when_longer_but_not_when_shorter():
     assert backoff.next_delay(retry_after=10_000) == MAX_RETRY_AFTER_S
 
 
+def test_backoff_hold_applies_to_the_next_delay_only():
+    backoff = Backoff(start_s=2.0, jitter=0.0)
+    backoff.hold(9.0)
+    assert backoff.next_delay() == 9.0
+    assert backoff.next_delay() == 3.0
+
+
 def test_backoff_refuses_nonsense():
     with pytest.raises(ValueError):
         Backoff(factor=0.5)
