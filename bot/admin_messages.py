@@ -111,6 +111,16 @@ def admin_frozen(user_id: str, frozen: bool, changed: bool) -> str:
     return f":white_check_mark: {who} can make videos again."
 
 
+def admin_export_started() -> str:
+    """The ack of `export`, before the file arrives."""
+    return ":hourglass_flowing_sand: Preparing this period's ledger; the CSV file will arrive in our DM."
+
+
+def admin_export_failed() -> str:
+    """`export` could not deliver the file."""
+    return ":x: I couldn't send you the CSV file. Try `export` again in a minute."
+
+
 def admin_export_done(jobs: int, period: str) -> str:
     """`export` done: the comment on the CSV file."""
     if jobs == 0:

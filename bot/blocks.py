@@ -7,6 +7,7 @@ block; `finish` re-checks the block count for such compositions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
@@ -43,32 +44,32 @@ def context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=truncate_mrkdwn(text, MAX_CONTEXT_CHARS))])
 
 
-def finish(blocks: Sequence[Block | dict[str, object]]) -> list[dict[str, object]]:
+def finish(blocks: Sequence[Block | dict[str, Any]]) -> list[dict[str, Any]]:
     """Serialise blocks (objects or dicts), keeping at most MAX_BLOCKS."""
-    out: list[dict[str, object]] = []
+    out: list[dict[str, Any]] = []
     for block in blocks[:MAX_BLOCKS]:
         out.append(block if isinstance(block, dict) else block.to_dict())
     return out
 
 
-def parent_blocks(job: Job) -> list[dict[str, object]]:
+def parent_blocks(job: Job) -> list[dict[str, Any]]:
     """The channel message: who asked, the quoted prompt, duration · ratio · estimated cost."""
     header = messages.parent_header(job)
     body = truncate_mrkdwn(messages.quote(job.prompt), MAX_SECTION_CHARS - len(header) - 1)
     return finish([section(f"{header}\n{body}"), context(messages.parent_details(job))])
 
 
-def status_blocks(job: Job, now: float | None = None) -> list[dict[str, object]]:
+def status_blocks(job: Job, now: float | None = None) -> list[dict[str, Any]]:
     """The status message in the thread."""
     return finish([context(messages.status_text(job, now))])
 
 
-def failure_blocks(job: Job, status: BudgetStatus) -> list[dict[str, object]]:
+def failure_blocks(job: Job, status: BudgetStatus) -> list[dict[str, Any]]:
     """The thread reply for a failed or given-up job."""
     return finish([section(messages.failure_reply(job, status))])
 
 
-def text_blocks(text: str) -> list[dict[str, object]]:
+def text_blocks(text: str) -> list[dict[str, Any]]:
     """Any long mrkdwn answer as sections of at most MAX_SECTION_CHARS, split at line breaks."""
     chunks: list[str] = []
     current = ""

@@ -131,7 +131,7 @@ class Ledger:
                 reason = "frozen"
             elif inflight >= self.config.max_inflight_per_user:
                 reason = "inflight"
-            elif status.spent_micros + status.reserved_micros + estimate >= status.limit_micros:
+            elif status.spent_micros + status.reserved_micros + estimate > status.limit_micros:
                 reason = "budget"
             elif (
                 workspace.cap_micros is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -21,7 +22,7 @@ RAW_AMP = re.compile(r"&(?!amp;|lt;|gt;)")
 
 
 def make_job(**fields) -> Job:
-    base = dict(
+    base: dict[str, Any] = dict(
         id="job1", team_id="T1", user_id="U0123ABCD", channel_id="C1", prompt="a slow drone shot",
         duration=5, aspect_ratio="16:9", model="m", price_micros=11_000, estimate_micros=55_000,
         period="2026-11", state=JobState.ACCEPTED, money_state=MoneyState.RESERVED,
@@ -32,7 +33,7 @@ def make_job(**fields) -> Job:
 
 
 def make_status(**fields) -> BudgetStatus:
-    base = dict(
+    base: dict[str, Any] = dict(
         user_id="U0123ABCD", period="2026-11", limit_micros=5_000_000, spent_micros=1_250_000,
         reserved_micros=55_000, own_budget=False, frozen=False, resets_at=RESET,
     )  # fmt: skip
@@ -271,6 +272,7 @@ def test_admin_answers():
     assert "already" in admin_messages.admin_frozen("U1", False, False)
     assert "3 videos" in admin_messages.admin_export_done(3, "2026-11")
     assert "only for" in admin_messages.admin_denied()
+    assert "DM" in admin_messages.admin_export_started() and "again" in admin_messages.admin_export_failed()
     help_text = admin_messages.admin_help()
     for verb in ("budget", "cap", "usage", "freeze", "unfreeze", "export"):
         assert f"`{verb}" in help_text
