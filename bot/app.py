@@ -16,10 +16,8 @@ def create_app(deps: Deps) -> AsyncApp:
     """Build the Bolt app for these dependencies."""
     settings = deps.settings
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     app = AsyncApp(
         client=deps.slack,
-        token=token,
         signing_secret=secret,
         # Handlers only parse, reserve and ack; the slow work is owned by the job runner, so Bolt
         # may answer Slack as soon as the listener returns.

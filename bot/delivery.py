@@ -44,7 +44,9 @@ async def _post_parent(deps: Deps, job: Job) -> tuple[str, str]:
     blocks = parent_blocks(job)
     channel = job.channel_id
     try:
-        return channel, await slack_io.post_message(client=deps.slack, channel=channel, text=text, blocks=blocks)
+        return channel, await slack_io.post_message(
+            client=deps.slack, channel=channel, text=text, blocks=blocks
+        )
     except SlackNotInChannel:
         if await slack_io.join_channel(client=deps.slack, channel=channel):
             return channel, await slack_io.post_message(
@@ -69,12 +71,16 @@ async def _tell_user(deps: Deps, job: Job, text: str) -> None:
     try:
         await slack_io.post_ephemeral(client=deps.slack, channel=job.channel_id, user=job.user_id, text=text)
     except SlackDeliveryError as exc:
-        log.warning("could not tell the user", extra={"event": "notice.error", "job_id": job.id, "error": repr(exc)})
+        log.warning(
+            "could not tell the user", extra={"event": "notice.error", "job_id": job.id, "error": repr(exc)}
+        )
 
 
 def _remaining_after(status: BudgetStatus, job: Job, charge: int) -> int:
     # The status still counts this job's reservation; the charge replaces it.
-    return max(0, status.limit_micros - status.spent_micros - (status.reserved_micros - job.estimate_micros) - charge)
+    return max(
+        0, status.limit_micros - status.spent_micros - (status.reserved_micros - job.estimate_micros) - charge
+    )
 
 
 async def deliver(deps: Deps, job: Job, path: Path) -> None:
@@ -122,6 +128,10 @@ async def post_failure(deps: Deps, job: Job, status: BudgetStatus) -> None:
         await _tell_user(deps, job, text)
         return
     try:
-        await slack_io.post_message(client=deps.slack, channel=job.delivery_channel, thread_ts=job.parent_ts, text=text)
+        await slack_io.post_message(
+            client=deps.slack, channel=job.delivery_channel, thread_ts=job.parent_ts, text=text
+        )
     except SlackDeliveryError as exc:
-        log.warning("failure reply not posted", extra={"event": "notice.error", "job_id": job.id, "error": repr(exc)})
+        log.warning(
+            "failure reply not posted", extra={"event": "notice.error", "job_id": job.id, "error": repr(exc)}
+        )

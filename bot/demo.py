@@ -15,7 +15,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.service import Service
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from bot.simulator import Simulator
 from bot.slack_signing import post_signed, slash_command_body
 from bot.slack_standin import SlackStandIn
@@ -28,7 +28,7 @@ DEMO_CHANNEL = "C0DEMO001"
 
 def demo_settings(*, api_url: str, gateway_url: str, media_origin: str, db_path: Path) -> Settings:
     """The embedded defaults, pointed at the local stand-ins."""
-    return Settings(
+    return load_settings(
         slack_bot_token=SecretStr(DEMO_TOKEN),
         slack_signing_secret=SecretStr(DEMO_SECRET),
         slack_api_url=api_url,
@@ -58,7 +58,10 @@ async def run_demo(*, prompt: str, out_dir: str) -> int:
     await slack.start()
     slack.add_channel(DEMO_CHANNEL, kind="public", bot_member=True)
     settings = demo_settings(
-        api_url=slack.api_url, gateway_url=sim.base_url, media_origin=sim.media_origin, db_path=out / "videobot-demo.db"
+        api_url=slack.api_url,
+        gateway_url=sim.base_url,
+        media_origin=sim.media_origin,
+        db_path=out / "videobot-demo.db",
     )
     service = Service(settings)
     await service.start()
@@ -81,7 +84,8 @@ async def _one_video(service: Service, slack: SlackStandIn, prompt: str, out: Pa
     async with httpx.AsyncClient() as http:
         answer = await post_signed(http, service.events_url, body, DEMO_SECRET)
     print(f"/video {prompt} --duration 5 --ar 16:9")
-    print(f"  (ack {answer.status_code}, only you can see this) {answer.text.strip()}")
+    ack_text = answer.json().get("text", "") if answer.content else ""
+    print(f"  (only you can see this) {ack_text}")
     assert service.runner is not None
     await asyncio.sleep(0.1)
     await asyncio.wait_for(service.runner.wait_idle(), timeout=60)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 
 from bot.deps import Deps
@@ -41,7 +42,7 @@ class JobRunner:
         task = asyncio.create_task(drive_job(self._deps, job_id), name=f"job-{job_id}")
         self._tasks[job_id] = task
         self._idle.clear()
-        task.add_done_callback(lambda t, jid=job_id: self._done(jid, t))
+        task.add_done_callback(functools.partial(self._done, job_id))
 
     def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
         self._tasks.pop(job_id, None)

@@ -45,7 +45,8 @@ class HttpTransport:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
         port = sockets[0].getsockname()[1] if sockets else self._port
         host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host
         self.url = f"http://{host}:{port}/slack/events"
@@ -64,8 +65,8 @@ class SocketTransport:
         self._handler = AsyncSocketModeHandler(app, app_token)
 
     async def start(self) -> None:
-        await self._handler.connect_async()
+        await self._handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("socket mode connected", extra={"event": "socket.connected"})
 
     async def stop(self) -> None:
-        await self._handler.close_async()
+        await self._handler.close_async()  # type: ignore[no-untyped-call]

@@ -84,7 +84,9 @@ class Settings(BaseSettings):
     status_edit_interval_s: float = Field(
         10.0, ge=0, validation_alias=AliasChoices("VIDEOBOT_STATUS_EDIT_INTERVAL_S")
     )
-    poll_max_interval_s: float = Field(4.0, gt=0, validation_alias=AliasChoices("VIDEOBOT_POLL_MAX_INTERVAL_S"))
+    poll_max_interval_s: float = Field(
+        4.0, gt=0, validation_alias=AliasChoices("VIDEOBOT_POLL_MAX_INTERVAL_S")
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("VIDEOBOT_LOG_LEVEL"))
 
     @field_validator("admins", "aspect_ratios", "media_origins", mode="before")
@@ -200,11 +202,13 @@ class Settings(BaseSettings):
         if self.effective_mode == "socket" and self.slack_app_token is None:
             missing.append("SLACK_APP_TOKEN")
         if missing:
-            raise SettingsError(f"configuration error: {missing[0]} is required by 'videobot run' but not set")
+            raise SettingsError(
+                f"configuration error: {missing[0]} is required by 'videobot run' but not set"
+            )
 
 
 _ENV_NAMES = {
-    name: (field.validation_alias.choices[0] if isinstance(field.validation_alias, AliasChoices) else name)
+    name: str(field.validation_alias.choices[0]) if isinstance(field.validation_alias, AliasChoices) else name
     for name, field in Settings.model_fields.items()
 }
 

@@ -264,7 +264,7 @@ async def upload_file(
             files=[{"id": file_id, "title": title}],
             channel_id=channel_id,
             initial_comment=initial_comment,
-            **({"thread_ts": thread_ts} if thread_ts else {}),
+            thread_ts=thread_ts,
         ),
         retry=retry,
         idempotent=False,

@@ -35,6 +35,8 @@ class StatusMessage:
             )
         except VideobotError as exc:
             # A status edit is cosmetic; the job goes on and the next edit may succeed.
-            log.warning("status edit failed", extra={"event": "status.error", "job_id": job.id, "error": repr(exc)})
+            log.warning(
+                "status edit failed", extra={"event": "status.error", "job_id": job.id, "error": repr(exc)}
+            )
             return False
         return True

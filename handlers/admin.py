@@ -68,6 +68,8 @@ async def _send_export(deps: Deps, user_id: str, result: AdminResult, response_u
     except VideobotError as exc:
         log.warning("export failed", extra={"event": "admin.export_failed", "error": repr(exc)})
         if isinstance(response_url, str) and response_url:
-            await slack_io.respond(http=deps.http, response_url=response_url, text=words.admin_export_failed())
+            await slack_io.respond(
+                http=deps.http, response_url=response_url, text=words.admin_export_failed()
+            )
     finally:
         path.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ import os
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 
 ADMIN_URLS = (
     [os.environ["VIDEOBOT_TEST_PG_ADMIN_URL"]]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from storage import JobState, Refused
 from tests.storage.helpers import EST_DEFAULT, new_job
 
 
-async def _reserve_many(stores, count: int) -> tuple[list, list]:
+async def _reserve_many(stores: list[Any], count: int) -> tuple[list[Any], list[Refused]]:
     async def one(i: int):
         try:
             return await stores[i % len(stores)].reserve(new_job(), owner=f"r{i % len(stores)}", lease_s=30)
@@ -31,7 +32,10 @@ async def test_fifty_reserves_one_store_exactly_three_fit(store_factory):
 
 
 async def test_fifty_reserves_three_replicas_exactly_three_fit(store_factory):
-    replicas = [await store_factory(default_budget_micros=3 * EST_DEFAULT, max_inflight_per_user=100) for _ in range(3)]
+    replicas = [
+        await store_factory(default_budget_micros=3 * EST_DEFAULT, max_inflight_per_user=100)
+        for _ in range(3)
+    ]
     ok, refused = await _reserve_many(replicas, 50)
     assert len(ok) == 3 and len(refused) == 47
     assert len(await replicas[0].user_jobs("U1", limit=100)) == 3
@@ -63,7 +67,9 @@ async def test_concurrent_settle_only_once(store_factory):
 
 async def test_concurrent_claims_hand_each_job_to_one_owner(store_factory, clock):
     replicas = [await store_factory(max_inflight_per_user=100, default_budget_micros=10**9) for _ in range(3)]
-    ids = {(await replicas[0].reserve(new_job(user=f"U{i % 5}"), owner="gone", lease_s=0)).id for i in range(40)}
+    ids = {
+        (await replicas[0].reserve(new_job(user=f"U{i % 5}"), owner="gone", lease_s=0)).id for i in range(40)
+    }
     clock.advance(1)  # "gone" died: every lease has expired
 
     async def work(i: int) -> list[str]:
@@ -71,7 +77,9 @@ async def test_concurrent_claims_hand_each_job_to_one_owner(store_factory, clock
         while batch := await replicas[i].claim(f"r{i}", 60, limit=5):
             for job in batch:
                 # The owner guard proves the claim: only the holder can finish the job.
-                assert await replicas[i].finish(job.id, JobState.FAILED, expect=[JobState.ACCEPTED], owner=f"r{i}")
+                assert await replicas[i].finish(
+                    job.id, JobState.FAILED, expect=[JobState.ACCEPTED], owner=f"r{i}"
+                )
                 got.append(job.id)
             await asyncio.sleep(0.01)  # working on the batch lets the other replicas in
         return got

@@ -58,7 +58,12 @@ async def test_update_fields(store, clock):
 async def test_finish_delivered_charges_once(store):
     job = await store.reserve(new_job(), owner="r1", lease_s=30)
     done = await store.finish(
-        job.id, S.DELIVERED, expect=[S.ACCEPTED, S.UPLOADING], billed_seconds=4, result_duration=4, file_id="F1"
+        job.id,
+        S.DELIVERED,
+        expect=[S.ACCEPTED, S.UPLOADING],
+        billed_seconds=4,
+        result_duration=4,
+        file_id="F1",
     )
     assert done.state is S.DELIVERED and done.money_state is MoneyState.CHARGED
     assert done.charged_micros == 4 * PRICE and done.file_id == "F1"

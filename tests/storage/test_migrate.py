@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 
 import pytest
 
-from storage import LedgerConfig, open_store, sqlite_path
+from storage import LedgerConfig, SqlStore, open_store, sqlite_path
 from storage.migrate import load_migrations, migrate
 from tests.storage.helpers import new_job
 
@@ -45,11 +45,12 @@ async def test_relative_sqlite_url_is_cwd(tmp_path, monkeypatch, clock):
         await store.reserve(new_job(), owner="r1", lease_s=30)
     finally:
         await store.close()
-    assert os.path.exists(tmp_path / "videobot.db")
+    assert await asyncio.to_thread((tmp_path / "videobot.db").exists)
 
 
 async def test_sqlite_pragmas(tmp_path, clock):
     store = await open_store(f"sqlite:///{tmp_path}/p.db", LedgerConfig(1, "month", 3, 1800, clock))
+    assert isinstance(store, SqlStore)
     try:
         async with store.db.transaction() as tx:
             assert (await tx.fetchval("PRAGMA journal_mode")).lower() == "wal"

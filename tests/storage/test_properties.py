@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,7 +39,9 @@ class Model:
     """What the ledger should hold, computed the obvious way."""
 
     now: float
-    jobs: dict[str, dict] = field(default_factory=dict)  # id -> user, estimate, charged, state, period
+    jobs: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # id -> user, estimate, charged, state, period
     order: list[str] = field(default_factory=list)
     budgets: dict[str, int] = field(default_factory=dict)
     default: int | None = None
@@ -57,7 +60,11 @@ class Model:
         )
 
     def reserved(self, user: str | None = None) -> int:
-        return sum(j["estimate"] for j in self.jobs.values() if j["money"] == "reserved" and user in (None, j["user"]))
+        return sum(
+            j["estimate"]
+            for j in self.jobs.values()
+            if j["money"] == "reserved" and user in (None, j["user"])
+        )
 
     def limit(self, user: str) -> int:
         return self.budgets.get(user, DEFAULT if self.default is None else self.default)
@@ -65,7 +72,10 @@ class Model:
     def expected_refusal(self, user: str, estimate: int) -> str | None:
         if user in self.frozen:
             return "frozen"
-        if sum(1 for j in self.jobs.values() if j["user"] == user and j["money"] == "reserved") >= MAX_INFLIGHT:
+        if (
+            sum(1 for j in self.jobs.values() if j["user"] == user and j["money"] == "reserved")
+            >= MAX_INFLIGHT
+        ):
             return "inflight"
         if self.spent(user) + self.reserved(user) + estimate > self.limit(user):
             return "budget"
@@ -74,7 +84,7 @@ class Model:
         return None
 
 
-async def _apply(store, clock, model: Model, step: tuple) -> None:  # noqa: C901 - one branch per operation
+async def _apply(store, clock, model: Model, step: tuple[Any, ...]) -> None:  # noqa: C901 - one branch per operation
     kind = step[0]
     if kind == "reserve":
         _, user, duration = step
@@ -85,7 +95,12 @@ async def _apply(store, clock, model: Model, step: tuple) -> None:  # noqa: C901
             assert refused.reason == expected
             return
         assert expected is None
-        model.jobs[job.id] = {"user": user, "estimate": job.estimate_micros, "charged": 0, "money": "reserved"}
+        model.jobs[job.id] = {
+            "user": user,
+            "estimate": job.estimate_micros,
+            "charged": 0,
+            "money": "reserved",
+        }
         model.jobs[job.id]["period"] = job.period
         model.order.append(job.id)
         status = await store.budget_status(user)
@@ -104,7 +119,11 @@ async def _apply(store, clock, model: Model, step: tuple) -> None:  # noqa: C901
         if kind == "deliver":
             billed = step[2] or job.duration
             done = await store.finish(
-                job_id, JobState.DELIVERED, expect=[JobState.ACCEPTED], billed_seconds=billed, result_duration=billed
+                job_id,
+                JobState.DELIVERED,
+                expect=[JobState.ACCEPTED],
+                billed_seconds=billed,
+                result_duration=billed,
             )
             assert (done is not None) == (job.state is JobState.ACCEPTED)
             if done is not None and first:
@@ -153,14 +172,20 @@ async def _check(store, model: Model) -> None:
         )
         assert status.spent_micros >= 0 and status.reserved_micros >= 0
     ws = await store.workspace_status()
-    assert (ws.spent_micros, ws.reserved_micros, ws.cap_micros) == (model.spent(), model.reserved(), model.cap)
+    assert (ws.spent_micros, ws.reserved_micros, ws.cap_micros) == (
+        model.spent(),
+        model.reserved(),
+        model.cap,
+    )
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(op, max_size=30))
 async def test_ledger_matches_model(store, clock, steps):
     # One connection for all examples; this view of it uses the test's budget rules.
-    config = replace(store.config, period="day", default_budget_micros=DEFAULT, max_inflight_per_user=MAX_INFLIGHT)
+    config = replace(
+        store.config, period="day", default_budget_micros=DEFAULT, max_inflight_per_user=MAX_INFLIGHT
+    )
     store = SqlStore(store.db, config)
     await wipe(store)
     clock.now = START
