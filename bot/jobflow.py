@@ -154,7 +154,8 @@ class JobFlow:
 
     async def _poll(self) -> None:
         assert self.job.gateway_job_id is not None
-        backoff = Backoff(start_s=2.0, cap_s=self.deps.settings.poll_max_interval_s)
+        cap = self.deps.settings.poll_max_interval_s
+        backoff = Backoff(start_s=min(2.0, cap), cap_s=cap)
         while self.job.state in _POLLING:
             if self._past_deadline():
                 await self._fail(messages.REASON_TIMEOUT, expired=True)

@@ -18,7 +18,7 @@ def parse_usd(text: str) -> int:
         raw = raw[:-3].strip()
     if raw.startswith("$"):
         raw = raw[1:].strip()
-    if not raw or raw[0] in "+-" and not raw[1:]:
+    if not raw or (raw[0] in "+-" and not raw[1:]):
         raise MoneyError(f"'{text}' is not an amount; write it like 5, 5.5 or $5.50")
     try:
         value = Decimal(raw)
