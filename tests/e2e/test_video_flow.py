@@ -33,3 +33,118 @@ async def test_video_lands_in_thread_byte_identical(make_app, sim, slack):
     assert hashlib.sha256(record.path.read_bytes()).digest() == hashlib.sha256(media).digest()
     duration, width, height = mp4_info(record.path)
     assert round(duration) == 6 and height > width
+
+
+async def test_ack_comes_before_any_slow_work(make_app, sim, slack):
+    app = await make_app()
+    sim.configure(create_delay_s=1.5)  # the gateway is slow to answer the create
+    slack.set_latency("chat.postMessage", 1.0)  # and Slack is slow to post
+    response = await app.command("a lighthouse in a storm")
+    assert response.status_code == 200 and "on its way" in ack_text(response)
+    # The ack is back while neither the parent message nor the gateway job exists yet.
+    assert slack.messages(CHANNEL) == [] and sim.create_count == 0
+    [job] = await app.jobs()
+    assert job.state is JobState.ACCEPTED and job.money_state is MoneyState.RESERVED
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.state is JobState.DELIVERED
+
+
+BAD_INPUTS = [
+    ("--duration 5", "prompt"),
+    ("a cat --speed 3", "--speed"),
+    ("a cat --duration five", "five"),
+    ("a cat --duration 99", "15"),
+    ("a cat -d 1", "4"),
+    ("a cat --ar 5:7", "16:9"),
+    ("a cat --duration", "duration"),
+    ("x" * 2001, "2,000"),
+]
+
+
+async def test_every_bad_input_is_refused_with_nothing_created(make_app, sim, slack):
+    app = await make_app()
+    for text, hint in BAD_INPUTS:
+        response = await app.command(text)
+        answer = ack_text(response)
+        assert response.status_code == 200
+        assert response.json().get("response_type") == "ephemeral", text
+        assert hint in answer, (text, answer)
+    await app.wait_idle()
+    assert await app.jobs() == []
+    assert sim.create_count == 0
+    assert slack.calls_of("chat.postMessage") == []
+    status = await app.store.budget_status(ALICE)
+    assert status.spent_micros == 0 and status.reserved_micros == 0
+
+
+async def test_em_dash_flags_and_flags_anywhere(make_app, sim):
+    app = await make_app()
+    response = await app.command("—ar 1:1 a paper boat –duration 4 on a pond")
+    assert response.status_code == 200
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert (job.prompt, job.duration, job.aspect_ratio) == ("a paper boat on a pond", 4, "1:1")
+    [sim_job] = sim.jobs.values()
+    assert sim_job.body["duration"] == 4 and sim_job.body["aspect_ratio"] == "1:1"
+
+
+async def test_dm_fallback_when_the_bot_cannot_post_in_the_channel(make_app, slack):
+    app = await make_app()
+    response_url = slack.new_response_url()
+    await app.command("a snowy owl", channel="C_PRIVATE", response_url=response_url)
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.state is JobState.DELIVERED
+    assert job.delivery_channel is not None and job.delivery_channel.startswith("D")
+    assert slack.messages("C_PRIVATE") == []
+    [record] = slack.files
+    assert record.channel == job.delivery_channel and record.thread_ts == job.parent_ts
+    notices = slack.responses(response_url)
+    assert any("DM" in n.get("text", "") for n in notices)
+
+
+async def test_public_channel_not_joined_is_joined(make_app, slack):
+    app = await make_app()
+    await app.command("a hot air balloon", channel="C_OTHER")
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.delivery_channel == "C_OTHER" and job.state is JobState.DELIVERED
+    assert len(slack.calls_of("conversations.join")) == 1
+    assert [f.channel for f in slack.files] == ["C_OTHER"]
+
+
+async def test_user_text_is_escaped_everywhere(make_app, slack):
+    app = await make_app()
+    await app.command("hey <!channel> & <https://evil.example|click me> <@U0BOB0001> cats")
+    await app.wait_idle()
+    [parent] = slack.messages(CHANNEL)
+    rendered = parent.text + str(parent.blocks)
+    assert "<!channel>" not in rendered and "<https://evil.example" not in rendered
+    assert "<!" not in rendered and "<@U0BOB0001>" not in rendered  # no ping, no mention, no link
+    assert "&amp;" in rendered  # the user's "&" is shown as text
+    [record] = slack.files
+    assert "<!channel>" not in (record.initial_comment or "")
+
+
+async def test_foreign_origin_result_is_never_posted(make_app, sim, slack):
+    app = await make_app()
+    sim.configure(result="foreign_origin")
+    await app.command("a city at night")
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.state is JobState.FAILED and job.money_state is MoneyState.RELEASED
+    assert slack.files == []
+    thread = slack.thread(CHANNEL, job.parent_ts)
+    assert any("nothing was charged" in m.text.lower() for m in thread[1:])
+
+
+async def test_non_mp4_result_is_never_posted(make_app, sim, slack):
+    app = await make_app()
+    sim.configure(result="not_mp4")
+    await app.command("a city at night")
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.state is JobState.FAILED and job.charged_micros == 0
+    assert slack.files == []
+    assert (await app.store.budget_status(ALICE)).reserved_micros == 0
