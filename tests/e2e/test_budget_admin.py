@@ -1,0 +1,122 @@
+"""Budgets under concurrency, /video budget and history, and every /video-admin subcommand via Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import subprocess
+import sys
+
+from storage.models import JobState
+from tests.e2e.harness import ADMIN, ALICE, BOB, ack_text
+
+
+async def test_fifty_concurrent_requests_at_a_budget_of_three(make_app, sim):
+    # 3 x 5 s x $0.011 = $0.165 fits exactly three jobs; the in-flight limit is not what stops them.
+    app = await make_app(default_budget="0.165", max_inflight_per_user=100)
+    sim.configure(take_s=1.0)
+    responses = await asyncio.gather(*(app.command(f"a glass of water #{i}") for i in range(50)))
+    texts = [ack_text(r) for r in responses]
+    assert all(r.status_code == 200 for r in responses)
+    accepted = [t for t in texts if "on its way" in t]
+    refused = [t for t in texts if "budget" in t.lower() and "on its way" not in t]
+    assert len(accepted) == 3 and len(refused) == 47
+    await app.wait_idle()
+    assert sim.create_count == 3
+    status = await app.store.budget_status(ALICE)
+    assert status.spent_micros == 165_000 and status.reserved_micros == 0 and status.remaining_micros == 0
+    assert await app.store.audit() == []
+
+
+async def test_in_flight_limit(make_app, sim):
+    app = await make_app(max_inflight_per_user=2)
+    sim.configure(take_s=1.5)
+    texts = [ack_text(await app.command(f"a kite #{i}")) for i in range(3)]
+    assert "on its way" in texts[0] and "on its way" in texts[1]
+    assert "2 videos in progress" in texts[2] or "in progress" in texts[2]
+    await app.wait_idle()
+    assert sim.create_count == 2
+
+
+async def test_budget_and_history_answers(make_app):
+    app = await make_app()
+    await app.command("a bonsai tree --duration 4")
+    await app.wait_idle()
+    budget = ack_text(await app.command("BUDGET"))
+    assert "$5.00" in budget and "$0.044" in budget and "$4.956" in budget and "resets" in budget
+    history = ack_text(await app.command("history"))
+    assert "bonsai" in history and "delivered" in history and "$0.044" in history
+
+
+async def test_admin_refusal_changes_nothing(make_app):
+    app = await make_app()
+    for words in ("budget <@U0BOB0001|bob> 100", "cap 1", "freeze <@U0ALICE01>", "usage", "export"):
+        answer = ack_text(await app.command(words, command="/video-admin", user=BOB))
+        assert "only for" in answer, words
+    assert (await app.store.budget_status(BOB)).limit_micros == 5_000_000
+    assert (await app.store.workspace_status()).cap_micros is None
+    assert (await app.store.budget_status(ALICE)).frozen is False
+    assert app.slack.files == []
+
+
+async def admin(app, words: str) -> str:
+    return ack_text(await app.command(words, command="/video-admin", user=ADMIN))
+
+
+async def test_every_admin_subcommand(make_app, slack):
+    app = await make_app()
+    assert "budget" in await admin(app, "help")
+    assert "$0.10" in await admin(app, "budget <@U0ALICE01|alice> $0.10")
+    assert (await app.store.budget_status(ALICE)).limit_micros == 100_000
+    assert "$7.50" in await admin(app, "budget default 7.5")
+    assert (await app.store.budget_status(BOB)).limit_micros == 7_500_000
+
+    await app.command("a sunflower --duration 4")  # $0.044 of Alice's $0.10
+    await app.wait_idle()
+    over = ack_text(await app.command("a sunflower field --duration 15"))
+    assert "budget" in over.lower() and "$0.056" in over  # what is left, and a way out
+
+    usage = await admin(app, "usage")
+    assert "U0ALICE01" in usage and "$0.044" in usage and "total" in usage.lower()
+    assert "sunflower" in await admin(app, "usage <@U0ALICE01>")
+
+    assert "frozen" in await admin(app, "freeze <@U0ALICE01>")
+    frozen = ack_text(await app.command("a tulip"))
+    assert "paused" in frozen.lower() or "frozen" in frozen.lower()
+    assert "again" in await admin(app, "unfreeze <@U0ALICE01>")
+
+    assert "$0.05" in await admin(app, "cap 0.05")
+    capped = ack_text(await app.command("a rose --duration 5", user=BOB))
+    assert "cap" in capped.lower() or "workspace" in capped.lower()
+    assert "off" in await admin(app, "cap off")
+    assert "on its way" in ack_text(await app.command("a rose --duration 5", user=BOB))
+    await app.wait_idle()
+
+    assert "DM" in await admin(app, "export")
+    await app.wait_for(lambda: any(f.name.endswith(".csv") for f in slack.files))
+    [export] = [f for f in slack.files if f.name.endswith(".csv")]
+    assert export.channel is not None and export.channel.startswith("D")
+    rows = list(csv.DictReader(io.StringIO(export.path.read_text())))
+    assert {r["user"] for r in rows} == {ALICE, BOB}
+    assert {r["cost_usd"] for r in rows} == {"$0.044", "$0.055"}
+    assert all(r["status"] == JobState.DELIVERED.value for r in rows)
+
+    bad = await admin(app, "budget <@U0ALICE01> lots")
+    assert "lots" in bad
+    assert (await app.store.budget_status(ALICE)).limit_micros == 100_000
+
+
+def test_admin_cli_on_the_same_database(tmp_path):
+    db = tmp_path / "cli.db"
+    env = {**os.environ, "VIDEOBOT_DATABASE_URL": f"sqlite:///{db}"}
+    cli = [sys.executable, "-m", "bot.cli", "admin"]
+    done = subprocess.run([*cli, "budget", "U0ALICE01", "$12.50"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "$12.50" in done.stdout
+    usage = subprocess.run([*cli, "usage"], env=env, capture_output=True, text=True)
+    assert usage.returncode == 0 and "usage this month" in usage.stdout.lower()
+    wrong = subprocess.run([*cli, "budget", "U0ALICE01"], env=env, capture_output=True, text=True)
+    assert wrong.returncode == 2 and "budget" in wrong.stderr and "Traceback" not in wrong.stderr
+    export = subprocess.run([*cli, "export"], env=env, capture_output=True, text=True)
+    assert export.returncode == 0 and export.stdout.startswith("when_utc,job_id,user,prompt")
