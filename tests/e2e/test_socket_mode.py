@@ -25,13 +25,17 @@ async def test_socket_mode_session_runs_a_video(make_app, slack, sim):
     await slack.wait_for_socket(1)
     assert len(slack.calls_of("apps.connections.open")) >= 1
 
-    ack = await slack.send_socket_event("slash_commands", _command("a koi pond --ar 1:1", slack.new_response_url()))
+    ack = await slack.send_socket_event(
+        "slash_commands", _command("a koi pond --ar 1:1", slack.new_response_url())
+    )
     assert ack is not None and "on its way" in ack.get("text", "")
     await app.wait_idle()
     [job] = await app.jobs()
     assert job.state is JobState.DELIVERED and job.aspect_ratio == "1:1"
     assert [f.channel for f in slack.files] == [CHANNEL]
 
-    refused = await slack.send_socket_event("slash_commands", _command("a koi --duration 99", slack.new_response_url()))
+    refused = await slack.send_socket_event(
+        "slash_commands", _command("a koi --duration 99", slack.new_response_url())
+    )
     assert refused is not None and "15" in refused.get("text", "")
     assert sim.create_count == 1
