@@ -34,7 +34,9 @@ async def announce(deps: Deps, job: Job) -> Job:
         thread_ts=job.parent_ts,
         text=messages.status_text(job),
     )
-    updated = await deps.store.update(job.id, status_ts=status_ts)
+    # The permalink lets /video history and App Home link to the thread; None if Slack has none.
+    link = await slack_io.permalink(client=deps.slack, channel=job.delivery_channel, ts=job.parent_ts)
+    updated = await deps.store.update(job.id, status_ts=status_ts, permalink=link)
     assert updated is not None
     return updated
 

@@ -129,7 +129,7 @@ class JobFlow:
             try:
                 self.job = await announce(self.deps, self.job)
             except VideobotError as exc:
-                await self._finish(S.FAILED, reason=user_reason(exc))
+                await self._fail(user_reason(exc))  # told through the response_url, if at all
                 return
         await self._move(S.SUBMITTING, attempts=self.job.attempts + 1)
         request = CreateRequest(

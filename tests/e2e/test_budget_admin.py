@@ -48,6 +48,8 @@ async def test_budget_and_history_answers(make_app):
     assert "$5.00" in budget and "$0.044" in budget and "$4.956" in budget and "resets" in budget
     history = ack_text(await app.command("history"))
     assert "bonsai" in history and "delivered" in history and "$0.044" in history
+    [job] = await app.jobs()
+    assert job.permalink and f"<{job.permalink}|" in history  # a link to the thread
 
 
 async def test_admin_refusal_changes_nothing(make_app):
