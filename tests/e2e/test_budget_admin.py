@@ -122,3 +122,27 @@ def test_admin_cli_on_the_same_database(tmp_path):
     assert wrong.returncode == 2 and "budget" in wrong.stderr and "Traceback" not in wrong.stderr
     export = subprocess.run([*cli, "export"], env=env, capture_output=True, text=True)
     assert export.returncode == 0 and export.stdout.startswith("when_utc,job_id,user,prompt")
+
+
+class MutableClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_budget_period_rolls_over_on_the_utc_calendar(make_app):
+    clock = MutableClock(1_796_083_200.0 - 3600)  # 2026-11-30 23:00 UTC
+    app = await make_app(default_budget="0.055", clock_fn=clock)
+    assert "on its way" in ack_text(await app.command("a comet"))
+    await app.wait_idle()
+    refused = ack_text(await app.command("another comet"))
+    assert "budget" in refused.lower() and "2026-12-01" in refused
+    clock.now += 3600  # midnight: December begins
+    budget = ack_text(await app.command("budget"))
+    assert "$0.00" in budget and "$0.055" in budget and "2027-01-01" in budget
+    assert "on its way" in ack_text(await app.command("another comet"))
+    await app.wait_idle()
+    jobs = await app.jobs()
+    assert sorted(j.period for j in jobs) == ["2026-11", "2026-12"]
