@@ -148,3 +148,24 @@ async def test_non_mp4_result_is_never_posted(make_app, sim, slack):
     assert job.state is JobState.FAILED and job.charged_micros == 0
     assert slack.files == []
     assert (await app.store.budget_status(ALICE)).reserved_micros == 0
+
+
+async def test_temporary_files_are_always_removed(make_app, sim, slack, tmp_path, monkeypatch):
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    app = await make_app()
+    await app.command("delivered fine")
+    await app.wait_idle()
+    sim.configure(result="not_mp4")
+    await app.command("refused as not an MP4")
+    await app.wait_idle()
+    sim.configure(result="ok")
+    slack.fail_next("upload", times=10)
+    await app.command("upload keeps failing")
+    await app.wait_idle()
+    states = sorted(j.state.value for j in await app.jobs())
+    assert states == ["delivered", "delivered", "failed"]
+    assert list(scratch.iterdir()) == []
