@@ -1,0 +1,83 @@
+"""manifest.yml declares exactly the slash commands, scopes and events the code uses."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE_DIRS = ("bot", "handlers")
+
+# Slack Web API methods (as slack_sdk calls them) and the bot scopes they need.
+# https://api.slack.com/methods: chat.postMessage needs chat:write; posting in a public channel the
+# bot has not joined needs chat:write.public.
+METHOD_SCOPES: dict[str, set[str]] = {
+    "chat_postMessage": {"chat:write", "chat:write.public"},
+    "chat_update": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"},
+    "chat_getPermalink": set(),
+    "conversations_join": {"channels:join"},
+    "conversations_open": {"im:write"},
+    "files_getUploadURLExternal": {"files:write"},
+    "files_completeUploadExternal": {"files:write"},
+    "files_info": {"files:read"},
+    "users_info": {"users:read"},
+    "views_open": set(),
+    "views_update": set(),
+    "views_publish": set(),
+    "auth_test": set(),
+    "apps_connections_open": set(),
+}
+
+
+def _code() -> str:
+    texts = []
+    for folder in CODE_DIRS:
+        for path in (ROOT / folder).rglob("*.py"):
+            if "slack_standin" not in path.parts:
+                texts.append(path.read_text())
+    return "\n".join(texts)
+
+
+def _manifest() -> dict:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def test_every_slack_method_the_code_calls_is_known():
+    used = set(re.findall(r"client\.([a-z]+_[A-Za-z_]+)\(", _code()))
+    assert used, "the code calls Slack"
+    assert used <= set(METHOD_SCOPES), f"add these to METHOD_SCOPES: {used - set(METHOD_SCOPES)}"
+
+
+def test_scopes_are_exactly_what_the_code_needs():
+    code = _code()
+    used = set(re.findall(r"client\.([a-z]+_[A-Za-z_]+)\(", code))
+    needed = set().union(*(METHOD_SCOPES[m] for m in used))
+    if re.search(r"@app\.command\(", code):
+        needed.add("commands")
+    declared = set(_manifest()["oauth_config"]["scopes"]["bot"])
+    assert declared == needed
+
+
+def test_slash_commands_are_exactly_the_handled_ones():
+    handled = set(re.findall(r"@app\.command\(\"([^\"]+)\"\)", _code()))
+    manifest = _manifest()
+    declared = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert declared == handled == {"/video", "/video-admin"}
+    assert all(c["should_escape"] is True for c in manifest["features"]["slash_commands"])
+
+
+def test_events_and_surfaces_match_the_code():
+    code = _code()
+    manifest = _manifest()
+    handled_events = set(re.findall(r"@app\.event\(\"([^\"]+)\"\)", code))
+    declared_events = set(manifest.get("settings", {}).get("event_subscriptions", {}).get("bot_events", []))
+    assert declared_events == handled_events
+    home = manifest["features"].get("app_home", {})
+    assert bool(home.get("home_tab_enabled")) == ("app_home_opened" in handled_events)
+    interactive = bool(re.search(r"@app\.(action|view)\(", code))
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True or not interactive
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert "bot_user" in manifest["features"]
