@@ -9,26 +9,9 @@ import pytest
 from bot.service import Service
 from bot.simulator import Simulator
 from bot.slack_standin import SlackStandIn
-from tests.e2e.harness import API_KEY, APP_TOKEN, BOT_TOKEN, RunningApp, test_settings
+from tests.e2e.harness import RunningApp, test_settings
 
 MakeApp = Callable[..., Awaitable[RunningApp]]
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    simulator = Simulator(api_key=API_KEY)
-    await simulator.start()
-    simulator.configure(take_s=0.3)
-    yield simulator
-    await simulator.stop()
-
-
-@pytest.fixture
-async def slack(tmp_path: Any) -> AsyncIterator[SlackStandIn]:
-    stand_in = SlackStandIn(bot_token=BOT_TOKEN, app_token=APP_TOKEN, storage_dir=tmp_path / "slack-files")
-    await stand_in.start()
-    yield stand_in
-    await stand_in.stop()
 
 
 @pytest.fixture
