@@ -92,9 +92,7 @@ async def deliver(deps: Deps, job: Job, path: Path) -> None:
     charge = seconds * job.price_micros
     status = await deps.store.budget_status(job.user_id)
     comment = messages.delivered_comment(job, charge, _remaining_after(status, job, charge))
-    if job.file_id is not None and await slack_io.file_shared_in(
-        client=deps.slack, file_id=job.file_id, channel=job.delivery_channel
-    ):
+    if job.file_id is not None and await _finish_earlier_upload(deps, job, job.file_id, comment):
         return  # uploaded before a restart; never post it twice
     try:
         await slack_io.upload_file(
@@ -117,6 +115,30 @@ async def deliver(deps: Deps, job: Job, path: Path) -> None:
             thread_ts=job.parent_ts,
             text=messages.upload_fallback(job, comment),
         )
+
+
+async def _finish_earlier_upload(deps: Deps, job: Job, file_id: str, comment: str) -> bool:
+    """After a restart mid-upload: True when the earlier file is (now) shared in the thread.
+
+    The share may have been sent just before the crash and land at any moment, so it is checked,
+    then completed again with the same file id (Slack shares one file once), then checked again;
+    only a file that never finished uploading is uploaded anew.
+    """
+    assert job.delivery_channel is not None
+    if await slack_io.file_shared_in(client=deps.slack, file_id=file_id, channel=job.delivery_channel):
+        return True
+    try:
+        await slack_io.complete_upload(
+            client=deps.slack,
+            file_id=file_id,
+            title=messages.file_title(job),
+            channel_id=job.delivery_channel,
+            thread_ts=job.parent_ts,
+            initial_comment=comment,
+        )
+        return True
+    except SlackDeliveryError:
+        return await slack_io.file_shared_in(client=deps.slack, file_id=file_id, channel=job.delivery_channel)
 
 
 async def _remember_file(deps: Deps, job: Job, file_id: str) -> None:

@@ -258,6 +258,29 @@ async def upload_file(
     if on_file_id is not None:
         await on_file_id(file_id)
     await _call("upload", lambda: _post_file(http, upload_url, path, size), retry=retry)
+    await complete_upload(
+        client=client,
+        file_id=file_id,
+        title=title,
+        channel_id=channel_id,
+        thread_ts=thread_ts,
+        initial_comment=initial_comment,
+        retry=retry,
+    )
+    return file_id
+
+
+async def complete_upload(
+    *,
+    client: AsyncWebClient,
+    file_id: str,
+    title: str,
+    channel_id: str,
+    thread_ts: str | None,
+    initial_comment: str,
+    retry: Retry = DEFAULT_RETRY,
+) -> None:
+    """files.completeUploadExternal: share an uploaded file into the channel (and thread)."""
     await _call(
         "files.completeUploadExternal",
         lambda: client.files_completeUploadExternal(
@@ -269,7 +292,6 @@ async def upload_file(
         retry=retry,
         idempotent=False,
     )
-    return file_id
 
 
 def _file_channels(file: dict[str, Any]) -> set[str]:

@@ -40,7 +40,9 @@ class AppProcess:
         self.port = free_port()
         self.log_path = log_path
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VIDEOBOT_", "AIGATEWAY_"))},
+            **{
+                k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VIDEOBOT_", "AIGATEWAY_"))
+            },
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.api_url,
@@ -64,7 +66,7 @@ class AppProcess:
 
     async def start(self) -> None:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 - a child we kill -9; no output to await
             [sys.executable, "-m", "bot.cli", "run"], env=self.env, stdout=log, stderr=log
         )
         log.close()
