@@ -204,6 +204,9 @@ class JobFlow:
                 url=self.job.result_url,
                 allowed_origins=settings.media_origins,
                 max_bytes=settings.max_video_bytes,
+                min_rate_bytes_per_s=settings.download_min_rate_kbps * 1024,
+                rate_grace_s=settings.download_grace_s,
+                stall_timeout_s=max(settings.download_grace_s, 5.0),
             )
         except MediaError as exc:
             await self.store.update(self.job.id, last_error=repr(exc)[:500])

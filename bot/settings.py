@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     poll_max_interval_s: float = Field(
         4.0, gt=0, validation_alias=AliasChoices("VIDEOBOT_POLL_MAX_INTERVAL_S")
     )
+    download_min_rate_kbps: int = Field(
+        64, ge=1, validation_alias=AliasChoices("VIDEOBOT_DOWNLOAD_MIN_RATE_KBPS")
+    )
+    download_grace_s: float = Field(10.0, gt=0, validation_alias=AliasChoices("VIDEOBOT_DOWNLOAD_GRACE_S"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("VIDEOBOT_LOG_LEVEL"))
 
     @field_validator("admins", "aspect_ratios", "media_origins", mode="before")
