@@ -18,7 +18,7 @@ from typing import Any
 from bot import messages
 from bot.delivery import announce, deliver, post_failure
 from bot.deps import Deps
-from bot.errors import GatewayError, MediaError, VideobotError, user_reason
+from bot.errors import GatewayBadResponse, GatewayError, MediaError, VideobotError, user_reason
 from bot.gateway import CreateRequest, GatewayJob
 from bot.logs import log_event
 from bot.media import download_result
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 S = JobState
 _POLLING = (S.SUBMITTED, S.GENERATING)
+MAX_UNREADABLE_POLLS = 3  # each already retried by the gateway client
 
 
 class JobLost(Exception):
@@ -156,6 +157,7 @@ class JobFlow:
         assert self.job.gateway_job_id is not None
         cap = self.deps.settings.poll_max_interval_s
         backoff = Backoff(start_s=min(2.0, cap), cap_s=cap)
+        unreadable = 0
         while self.job.state in _POLLING:
             if self._past_deadline():
                 await self._fail(messages.REASON_TIMEOUT, expired=True)
@@ -165,12 +167,15 @@ class JobFlow:
                 answer = await self.deps.gateway.get_job(self.job.gateway_job_id)
             except GatewayError as exc:
                 await self.store.update(self.job.id, last_error=repr(exc)[:500])
-                if not exc.retryable:
+                unreadable = unreadable + 1 if isinstance(exc, GatewayBadResponse) else 0
+                # An answer we cannot read, again and again, will not heal by waiting 30 minutes.
+                if not exc.retryable or unreadable >= MAX_UNREADABLE_POLLS:
                     await self._fail(user_reason(exc))
                     return
                 if exc.retry_after:
                     backoff.hold(exc.retry_after)
                 continue
+            unreadable = 0
             await self._on_answer(answer)
 
     async def _on_answer(self, answer: GatewayJob) -> None:
