@@ -31,7 +31,12 @@ class HttpTransport:
         self.url = ""
 
     async def _events(self, request: web.Request) -> web.Response:
-        bolt_response = await self._app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, UnicodeDecodeError):
+            # Bolt parses the body before checking the signature; a body it cannot read is refused.
+            return web.Response(status=400, text="malformed request body")
+        bolt_response = await self._app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     async def _health(self, _request: web.Request) -> web.Response:
