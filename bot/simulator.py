@@ -184,6 +184,8 @@ async def _media(request: web.Request) -> web.StreamResponse:
     if job is None or job.status() != "completed":
         return web.Response(status=404, text="not found")
     job.media_requests += 1
+    if job.first_media_at is None:
+        job.first_media_at = time.time()
     faults = job.faults
     if faults.result == "redirect_foreign":
         raise web.HTTPFound(f"{faults.foreign_origin.rstrip('/')}/media/{job.id}.mp4")

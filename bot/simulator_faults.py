@@ -104,6 +104,7 @@ class SimJob:
     polls: int = 0
     error_polls: int = 0  # polls answered with `get_status`
     media_requests: int = 0
+    first_media_at: float | None = None  # epoch of the first download request (benchmarks)
 
     @property
     def duration(self) -> int:
@@ -141,6 +142,7 @@ class SimJob:
             "completed_at": self.completed_at,
             "polls": self.polls,
             "media_requests": self.media_requests,
+            "first_media_at": self.first_media_at,
             "faults": self.faults.model_dump(exclude_defaults=True),
         }
 

@@ -66,11 +66,12 @@ async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *,
         origin=origin,
     )
     try:
-        job = await deps.store.reserve(new, owner=deps.owner, lease_s=deps.settings.lease_s)
+        job, status = await deps.store.reserve_with_status(
+            new, owner=deps.owner, lease_s=deps.settings.lease_s
+        )
     except Refused as refused:
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
         return messages.refusal(refused, deps.settings)
     log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
     deps.job_runner().start(job.id)
-    status = await deps.store.budget_status(job.user_id)
     return messages.accepted(job, status)

@@ -73,6 +73,12 @@ class Store(Protocol):
         """
         ...
 
+    async def reserve_with_status(
+        self, new: NewJob, *, owner: str, lease_s: float
+    ) -> tuple[Job, BudgetStatus]:
+        """`reserve`, also returning the user's budget status with this reservation counted."""
+        ...
+
     async def settle(self, job_id: str, billed_seconds: int) -> bool:
         """Turn the reservation into a charge of billed_seconds x price; True only the first time."""
         ...

@@ -39,6 +39,17 @@ _USAGE = (
 )
 
 
+# Everything a reservation decides on, in one statement (one round trip, one consistent read).
+_SNAPSHOT = (
+    "SELECT u.spent, u.reserved, u.inflight, w.spent AS w_spent, w.reserved AS w_reserved,"
+    " (SELECT micros FROM budgets WHERE user_id = ?) AS own,"
+    " (SELECT 1 FROM frozen_users WHERE user_id = ?) AS frozen,"
+    " (SELECT micros FROM workspace_settings WHERE key = 'default_budget') AS default_override,"
+    " (SELECT micros FROM workspace_settings WHERE key = 'cap') AS cap"
+    f" FROM ({_USER_MONEY}) AS u, ({_WORKSPACE_MONEY}) AS w"
+)
+
+
 async def _setting(tx: Tx, key: str) -> int | None:
     value = await tx.fetchval("SELECT micros FROM workspace_settings WHERE key = ?", key)
     return None if value is None else int(value)
@@ -87,23 +98,42 @@ class Ledger:
         override = await _setting(tx, "default_budget")
         return self.config.default_budget_micros if override is None else override
 
-    async def _budget_status(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int]:
+    async def _snapshot(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int, WorkspaceStatus]:
+        """The user's status, their jobs in flight and the workspace's status, read in one statement."""
         period = self._period(now)
-        money = await tx.fetchone(_USER_MONEY, CHARGED, period, RESERVED, RESERVED, user_id)
-        assert money is not None  # an aggregate always yields one row
-        own = await tx.fetchval("SELECT micros FROM budgets WHERE user_id = ?", user_id)
-        frozen = await tx.fetchval("SELECT 1 FROM frozen_users WHERE user_id = ?", user_id)
+        row = await tx.fetchone(
+            _SNAPSHOT,
+            user_id,
+            user_id,
+            *(CHARGED, period, RESERVED, RESERVED, user_id),
+            *(CHARGED, period, RESERVED, RESERVED, period),
+        )
+        assert row is not None  # aggregates always yield one row
+        override = row["default_override"]
+        default = self.config.default_budget_micros if override is None else int(override)
+        own = row["own"]
         status = BudgetStatus(
             user_id=user_id,
             period=period,
-            limit_micros=int(own) if own is not None else await self._default_budget(tx),
-            spent_micros=int(money["spent"]),
-            reserved_micros=int(money["reserved"]),
+            limit_micros=int(own) if own is not None else default,
+            spent_micros=int(row["spent"]),
+            reserved_micros=int(row["reserved"]),
             own_budget=own is not None,
-            frozen=frozen is not None,
+            frozen=row["frozen"] is not None,
             resets_at=resets_at(self.config.period, now),
         )
-        return status, int(money["inflight"])
+        workspace = WorkspaceStatus(
+            period=period,
+            cap_micros=None if row["cap"] is None else int(row["cap"]),
+            spent_micros=int(row["w_spent"]),
+            reserved_micros=int(row["w_reserved"]),
+            default_budget_micros=default,
+        )
+        return status, int(row["inflight"]), workspace
+
+    async def _budget_status(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int]:
+        status, inflight, _ = await self._snapshot(tx, user_id, now)
+        return status, inflight
 
     async def _workspace_status(self, tx: Tx, now: float) -> WorkspaceStatus:
         period = self._period(now)
@@ -119,13 +149,19 @@ class Ledger:
 
     async def reserve(self, new: NewJob, *, owner: str, lease_s: float) -> Job:
         """Check frozen / in-flight / budget / cap and store the job with its reservation, atomically."""
+        job, _ = await self.reserve_with_status(new, owner=owner, lease_s=lease_s)
+        return job
+
+    async def reserve_with_status(
+        self, new: NewJob, *, owner: str, lease_s: float
+    ) -> tuple[Job, BudgetStatus]:
+        """`reserve`, also returning the user's budget status with this reservation counted."""
         if new.duration <= 0 or new.price_micros < 0:
             raise ValueError("a job needs a positive duration and a non-negative price")
         estimate = new.duration * new.price_micros
         async with self._db.transaction(serialize=True) as tx:
             now = self._clock()
-            status, inflight = await self._budget_status(tx, new.user_id, now)
-            workspace = await self._workspace_status(tx, now)
+            status, inflight, workspace = await self._snapshot(tx, new.user_id, now)
             reason: RefusalReason | None = None
             if status.frozen:
                 reason = "frozen"
@@ -164,7 +200,7 @@ class Ledger:
             )
             row = job.model_dump(mode="json")
             await tx.execute(_INSERT_JOB, *(row[name] for name in JOB_COLUMNS))
-        return job
+        return job, status.model_copy(update={"reserved_micros": status.reserved_micros + estimate})
 
     async def settle(self, job_id: str, billed_seconds: int) -> bool:
         """Turn the reservation into a charge of billed_seconds x price; True only the first time."""

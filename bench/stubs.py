@@ -1,0 +1,26 @@
+"""The simulator and the Slack stand-in in one process; prints their URLs as a JSON line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from bench.common import API_KEY, BOT_TOKEN
+from bot.simulator import Simulator
+from bot.slack_standin import SlackStandIn
+
+
+async def main(workdir: Path) -> None:
+    sim = Simulator(api_key=API_KEY)
+    await sim.start()
+    slack = SlackStandIn(bot_token=BOT_TOKEN, storage_dir=workdir / "uploads")
+    await slack.start()
+    info = {"sim_base": sim.base_url, "sim_origin": sim.media_origin, "slack_api": slack.api_url, "slack_base": slack.base_url}
+    print(json.dumps(info), flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1])))
