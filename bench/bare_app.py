@@ -16,7 +16,9 @@ from bot.server import HttpTransport
 async def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
-    app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"], process_before_response=True)
+    app = AsyncApp(
+        client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"], process_before_response=True
+    )
 
     @app.command("/video")
     async def only_ack(ack: AsyncAck, command: dict[str, Any]) -> None:

@@ -81,7 +81,9 @@ class AppProc:
         self.port = free_port()
         self.log = workdir / "app.log"
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VIDEOBOT_", "AIGATEWAY_"))},
+            **{
+                k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VIDEOBOT_", "AIGATEWAY_"))
+            },
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": stubs.info["slack_api"],
@@ -103,7 +105,9 @@ class AppProc:
 
     async def start(self, module: str = "bot.cli", args: tuple[str, ...] = ("run",)) -> None:
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", module, *args], env=self.env, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", module, *args], env=self.env, stdout=log, stderr=log
+            )
         self.ps = psutil.Process(self.proc.pid)
         async with httpx.AsyncClient() as http:
             for _ in range(400):
@@ -159,7 +163,9 @@ class Sampler:
         return self.peak
 
 
-async def send_command(http: httpx.AsyncClient, url: str, text: str, user: str, channel: str = "C_PUBLIC") -> float:
+async def send_command(
+    http: httpx.AsyncClient, url: str, text: str, user: str, channel: str = "C_PUBLIC"
+) -> float:
     """One signed /video; returns the ack latency in ms."""
     body = slash_command_body(text=text, user_id=user, channel_id=channel, response_url="")
     started = time.perf_counter()

@@ -17,7 +17,12 @@ async def main(workdir: Path) -> None:
     await sim.start()
     slack = SlackStandIn(bot_token=BOT_TOKEN, storage_dir=workdir / "uploads")
     await slack.start()
-    info = {"sim_base": sim.base_url, "sim_origin": sim.media_origin, "slack_api": slack.api_url, "slack_base": slack.base_url}
+    info = {
+        "sim_base": sim.base_url,
+        "sim_origin": sim.media_origin,
+        "slack_api": slack.api_url,
+        "slack_base": slack.base_url,
+    }
     print(json.dumps(info), flush=True)
     await asyncio.Event().wait()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from bot.runner import JobRunner
 
 
+START_CONCURRENCY = 4
+
+
 @dataclass
 class Deps:
     """Shared resources handed to handlers and the job runner."""
@@ -32,6 +36,9 @@ class Deps:
     slack: AsyncWebClient
     clock: Callable[[], float] = time.time
     runner: JobRunner | None = field(default=None)
+    # How many jobs may be in their start-up burst (announce + create) at once: a flood of commands
+    # then queues its background work here instead of starving the acks of new commands.
+    start_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(START_CONCURRENCY))
 
     @property
     def owner(self) -> str:

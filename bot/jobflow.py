@@ -66,7 +66,8 @@ class JobFlow:
         while not self.job.state.finished:
             state = self.job.state
             if state is S.ACCEPTED:
-                await self._submit()
+                async with self.deps.start_gate:
+                    await self._submit()
             elif state is S.SUBMITTING:
                 await self._unsure_create()
             elif state in _POLLING:

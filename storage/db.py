@@ -44,6 +44,10 @@ class Database(Protocol):
         """Open a transaction; committed on normal exit, rolled back on any exception."""
         ...
 
+    async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:
+        """Run ONE statement as its own transaction (autocommit); returns its rows (e.g. RETURNING)."""
+        ...
+
     async def close(self) -> None:
         """Close every connection."""
         ...

@@ -73,8 +73,8 @@ class Jobs:
 
     async def get_job(self, job_id: str) -> Job | None:
         """One job by id, or None."""
-        async with self._db.transaction() as tx:
-            return await fetch_job(tx, job_id)
+        rows = await self._db.fetch_statement("SELECT * FROM jobs WHERE id = ?", job_id)
+        return job_from_row(rows[0]) if rows else None
 
     async def transition(
         self,
@@ -87,19 +87,16 @@ class Jobs:
     ) -> Job | None:
         """Compare-and-set the state (and fields); None when the state or owner did not match."""
         sql, args = transition_sql(job_id, to, expect, owner, fields, self._clock())
-        async with self._db.transaction() as tx:
-            if await tx.execute(sql, *args) != 1:
-                return None
-            return await fetch_job(tx, job_id)
+        rows = await self._db.fetch_statement(sql + " RETURNING *", *args)
+        return job_from_row(rows[0]) if rows else None
 
     async def update(self, job_id: str, **fields: Any) -> Job | None:
         """Set non-state fields; None when there is no such job."""
         sets, values = _assignments(fields)
-        async with self._db.transaction() as tx:
-            changed = await tx.execute(
-                f"UPDATE jobs SET updated_at = ?{sets} WHERE id = ?", self._clock(), *values, job_id
-            )
-            return await fetch_job(tx, job_id) if changed else None
+        rows = await self._db.fetch_statement(
+            f"UPDATE jobs SET updated_at = ?{sets} WHERE id = ? RETURNING *", self._clock(), *values, job_id
+        )
+        return job_from_row(rows[0]) if rows else None
 
     async def claim(self, owner: str, lease_s: float, limit: int = 500) -> list[Job]:
         """Take unfinished jobs that are free (lease expired or never set) or already ours."""

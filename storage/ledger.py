@@ -40,13 +40,17 @@ _USAGE = (
 
 
 # Everything a reservation decides on, in one statement (one round trip, one consistent read).
+# The workspace totals scan the whole period, so they are only read when a cap makes them matter.
+_CAP = "(SELECT micros FROM workspace_settings WHERE key = 'cap')"
 _SNAPSHOT = (
-    "SELECT u.spent, u.reserved, u.inflight, w.spent AS w_spent, w.reserved AS w_reserved,"
+    "SELECT u.spent, u.reserved, u.inflight,"
     " (SELECT micros FROM budgets WHERE user_id = ?) AS own,"
     " (SELECT 1 FROM frozen_users WHERE user_id = ?) AS frozen,"
     " (SELECT micros FROM workspace_settings WHERE key = 'default_budget') AS default_override,"
-    " (SELECT micros FROM workspace_settings WHERE key = 'cap') AS cap"
-    f" FROM ({_USER_MONEY}) AS u, ({_WORKSPACE_MONEY}) AS w"
+    f" {_CAP} AS cap,"
+    f" CASE WHEN {_CAP} IS NULL THEN NULL ELSE (SELECT w.spent || ':' || w.reserved FROM ({_WORKSPACE_MONEY}) AS w)"
+    " END AS workspace"
+    f" FROM ({_USER_MONEY}) AS u"
 )
 
 
@@ -105,10 +109,11 @@ class Ledger:
             _SNAPSHOT,
             user_id,
             user_id,
-            *(CHARGED, period, RESERVED, RESERVED, user_id),
             *(CHARGED, period, RESERVED, RESERVED, period),
+            *(CHARGED, period, RESERVED, RESERVED, user_id),
         )
         assert row is not None  # aggregates always yield one row
+        w_spent, _, w_reserved = str(row["workspace"] or "0:0").partition(":")
         override = row["default_override"]
         default = self.config.default_budget_micros if override is None else int(override)
         own = row["own"]
@@ -125,8 +130,8 @@ class Ledger:
         workspace = WorkspaceStatus(
             period=period,
             cap_micros=None if row["cap"] is None else int(row["cap"]),
-            spent_micros=int(row["w_spent"]),
-            reserved_micros=int(row["w_reserved"]),
+            spent_micros=int(w_spent),
+            reserved_micros=int(w_reserved),
             default_budget_micros=default,
         )
         return status, int(row["inflight"]), workspace

@@ -78,6 +78,11 @@ class PostgresDatabase:
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", LEDGER_LOCK_KEY)
             yield PostgresTx(conn)
 
+    async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:
+        """Run ONE statement as its own transaction (autocommit); returns its rows."""
+        rows = await self._pool.fetch(to_dollar_params(sql), *args)
+        return [dict(row) for row in rows]
+
     async def close(self) -> None:
         """Close the pool."""
         await self._pool.close()

@@ -83,6 +83,11 @@ class SqliteDatabase:
                 raise
             await self._conn.execute("COMMIT")
 
+    async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:
+        """Run ONE statement as its own transaction; one trip to the thread instead of four."""
+        async with self._lock:
+            return [dict(row) for row in await self._conn.execute_fetchall(sql, args)]
+
     async def close(self) -> None:
         """Close the connection."""
         await self._conn.close()
