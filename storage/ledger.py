@@ -48,8 +48,8 @@ _SNAPSHOT = (
     " (SELECT 1 FROM frozen_users WHERE user_id = ?) AS frozen,"
     " (SELECT micros FROM workspace_settings WHERE key = 'default_budget') AS default_override,"
     f" {_CAP} AS cap,"
-    f" CASE WHEN {_CAP} IS NULL THEN NULL ELSE (SELECT w.spent || ':' || w.reserved FROM ({_WORKSPACE_MONEY}) AS w)"
-    " END AS workspace"
+    f" CASE WHEN {_CAP} IS NULL THEN NULL"
+    f" ELSE (SELECT w.spent || ':' || w.reserved FROM ({_WORKSPACE_MONEY}) AS w) END AS workspace"
     f" FROM ({_USER_MONEY}) AS u"
 )
 
