@@ -105,7 +105,7 @@ class AppProc:
 
     async def start(self, module: str = "bot.cli", args: tuple[str, ...] = ("run",)) -> None:
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
                 [sys.executable, "-m", module, *args], env=self.env, stdout=log, stderr=log
             )
         self.ps = psutil.Process(self.proc.pid)
