@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 
 START_CONCURRENCY = 4
+UPLOAD_CONCURRENCY = 8
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Deps:
     # How many jobs may be in their start-up burst (announce + create) at once: a flood of commands
     # then queues its background work here instead of starving the acks of new commands.
     start_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(START_CONCURRENCY))
+    # Likewise for uploads: a wave of finished videos must not stall the polls of the others.
+    upload_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(UPLOAD_CONCURRENCY))
 
     @property
     def owner(self) -> str:

@@ -157,7 +157,8 @@ class JobFlow:
     async def _poll(self) -> None:
         assert self.job.gateway_job_id is not None
         cap = self.deps.settings.poll_max_interval_s
-        backoff = Backoff(start_s=min(2.0, cap), cap_s=cap)
+        # 3 s, 4.5 s, then every 4.5 s (±5%): a 60 s video takes ~14 polls and is seen within ~4.7 s.
+        backoff = Backoff(start_s=min(3.0, cap), cap_s=cap, jitter=0.05)
         unreadable = 0
         while self.job.state in _POLLING:
             if self._past_deadline():
@@ -196,7 +197,8 @@ class JobFlow:
             await self.status.show(self.job, messages.status_text(self.job, now=self.deps.clock()))
 
     async def _download(self) -> None:
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        # No status edit here: the download starts the moment the job is seen completed, and the
+        # next edit ("uploading") follows within seconds.
         if not await self._fetch():
             return
         await self._move(S.UPLOADING)
@@ -227,7 +229,8 @@ class JobFlow:
             return
         assert self.file is not None
         try:
-            await deliver(self.deps, self.job, self.file)
+            async with self.deps.upload_gate:
+                await deliver(self.deps, self.job, self.file)
         finally:
             self.cleanup()
         await self._finish(S.DELIVERED, billed=self.job.result_duration or self.job.duration)

@@ -82,10 +82,10 @@ class Settings(BaseSettings):
     )
     lease_s: float = Field(30.0, gt=0, validation_alias=AliasChoices("VIDEOBOT_LEASE_S"))
     status_edit_interval_s: float = Field(
-        10.0, ge=0, validation_alias=AliasChoices("VIDEOBOT_STATUS_EDIT_INTERVAL_S")
+        30.0, ge=0, validation_alias=AliasChoices("VIDEOBOT_STATUS_EDIT_INTERVAL_S")
     )
     poll_max_interval_s: float = Field(
-        4.0, gt=0, validation_alias=AliasChoices("VIDEOBOT_POLL_MAX_INTERVAL_S")
+        4.5, gt=0, validation_alias=AliasChoices("VIDEOBOT_POLL_MAX_INTERVAL_S")
     )
     download_min_rate_kbps: int = Field(
         64, ge=1, validation_alias=AliasChoices("VIDEOBOT_DOWNLOAD_MIN_RATE_KBPS")
