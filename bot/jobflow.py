@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bot import messages
+from bot.alerts import check_alerts
+from bot.blocks import status_blocks
 from bot.delivery import announce, deliver, post_failure
 from bot.deps import Deps
 from bot.errors import GatewayBadResponse, GatewayError, MediaError, VideobotError, user_reason
@@ -24,6 +26,7 @@ from bot.logs import log_event
 from bot.media import download_result
 from bot.polling import Backoff
 from bot.status import StatusMessage
+from bot.surfaces import finished_actions
 from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
@@ -119,8 +122,15 @@ class JobFlow:
     async def _fail(self, reason: str, *, expired: bool = False) -> None:
         await self._finish(S.EXPIRED if expired else S.FAILED, reason=reason)
         budget = await self.store.budget_status(self.job.user_id)
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        await self._show_final()
         await post_failure(self.deps, self.job, budget)
+
+    async def _show_final(self) -> None:
+        """The last edit of the status message, with the buttons for what to do next."""
+        text = messages.status_text(self.job)
+        await self.status.show(
+            self.job, text, force=True, blocks=status_blocks(self.job) + finished_actions(self.job)
+        )
 
     def _past_deadline(self) -> bool:
         return self.deps.clock() >= self.job.deadline_at
@@ -234,4 +244,5 @@ class JobFlow:
         finally:
             self.cleanup()
         await self._finish(S.DELIVERED, billed=self.job.result_duration or self.job.duration)
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        await self._show_final()
+        await check_alerts(self.deps, self.job.user_id)

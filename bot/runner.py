@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from bot.deps import Deps
 from bot.jobflow import drive_job
@@ -25,6 +27,7 @@ class JobRunner:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self._lease_task: asyncio.Task[None] | None = None
         self._closing = False
         self._idle = asyncio.Event()
@@ -46,13 +49,30 @@ class JobRunner:
 
     def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
         self._tasks.pop(job_id, None)
-        if not self._tasks:
+        if not self._tasks and not self._side_tasks:
             self._idle.set()
         if task.cancelled():
             return
         exc = task.exception()
         if exc is not None:
             log.error("job task crashed", exc_info=exc, extra={"event": "job.crashed", "job_id": job_id})
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run slow follow-up work of a handler (after its ack) in an owned, logged task."""
+        if self._closing:
+            coro.close()
+            return
+        task = asyncio.create_task(coro, name=name)
+        self._side_tasks.add(task)
+        self._idle.clear()
+        task.add_done_callback(self._side_done)
+
+    def _side_done(self, task: asyncio.Task[None]) -> None:
+        self._side_tasks.discard(task)
+        if not self._tasks and not self._side_tasks:
+            self._idle.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task crashed", exc_info=task.exception(), extra={"event": "task.crashed"})
 
     async def wait_idle(self) -> None:
         """Until no job task runs (tests and the demo use it)."""
@@ -88,7 +108,7 @@ class JobRunner:
     async def close(self, timeout: float = 8.0) -> None:
         """Stop taking jobs, cancel every task, wait for them, and hand our leases back."""
         self._closing = True
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._side_tasks]
         if self._lease_task is not None:
             tasks.append(self._lease_task)
         for task in tasks:

@@ -314,3 +314,34 @@ async def file_shared_in(
             return False
         raise
     return channel in _file_channels(response["file"])
+
+
+async def open_view(
+    *, client: AsyncWebClient, trigger_id: str, view: dict[str, Any], retry: Retry = DEFAULT_RETRY
+) -> str:
+    """views.open: show a modal for a trigger (valid 3 s); returns the view id."""
+    response = await _call(
+        "views.open", lambda: client.views_open(trigger_id=trigger_id, view=view), retry=retry
+    )
+    return str(response["view"]["id"])
+
+
+async def update_view(
+    *,
+    client: AsyncWebClient,
+    view_id: str,
+    view: dict[str, Any],
+    hash: str | None = None,
+    retry: Retry = DEFAULT_RETRY,
+) -> None:
+    """views.update: replace an open modal (the hash guards against a newer edit)."""
+    await _call(
+        "views.update", lambda: client.views_update(view_id=view_id, view=view, hash=hash), retry=retry
+    )
+
+
+async def publish_home(
+    *, client: AsyncWebClient, user: str, view: dict[str, Any], retry: Retry = DEFAULT_RETRY
+) -> None:
+    """views.publish: the user's App Home tab."""
+    await _call("views.publish", lambda: client.views_publish(user_id=user, view=view), retry=retry)

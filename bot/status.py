@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from bot import slack_io
 from bot.deps import Deps
@@ -21,8 +22,10 @@ class StatusMessage:
         self._last_text: str | None = None
         self._last_edit = 0.0
 
-    async def show(self, job: Job, text: str, *, force: bool = False) -> bool:
-        """Edit the status message to `text`; True when Slack was called."""
+    async def show(
+        self, job: Job, text: str, *, force: bool = False, blocks: list[dict[str, Any]] | None = None
+    ) -> bool:
+        """Edit the status message to `text` (and blocks); True when Slack was called."""
         if job.status_ts is None or job.delivery_channel is None or text == self._last_text:
             return False
         now = time.monotonic()
@@ -31,7 +34,11 @@ class StatusMessage:
         self._last_text, self._last_edit = text, now
         try:
             await slack_io.update_message(
-                client=self._deps.slack, channel=job.delivery_channel, ts=job.status_ts, text=text
+                client=self._deps.slack,
+                channel=job.delivery_channel,
+                ts=job.status_ts,
+                text=text,
+                blocks=blocks,
             )
         except VideobotError as exc:
             # A status edit is cosmetic; the job goes on and the next edit may succeed.

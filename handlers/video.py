@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -29,16 +30,35 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_type="ephemeral", text=text)
 
 
+@dataclass(frozen=True)
+class StartAnswer:
+    """What the user is told after asking for a video; `refused` when nothing was started."""
+
+    text: str
+    refused: bool
+
+
 async def answer_video(deps: Deps, command: dict[str, Any]) -> str | None:
     """Everything /video does before the ack; returns the ephemeral answer (None: nothing to say)."""
     settings = deps.settings
     user_id = str(command.get("user_id", ""))
-    parsed = parse_video(str(command.get("text", "")), settings)
+    text = str(command.get("text", ""))
+    if not text.strip() and command.get("trigger_id"):
+        from handlers.forms import open_form  # the form module builds on this one
+
+        open_form(
+            deps,
+            trigger_id=str(command["trigger_id"]),
+            user_id=user_id,
+            channel_id=str(command.get("channel_id", "")),
+        )
+        return None
+    parsed = parse_video(text, settings)
     if isinstance(parsed, ParseError):
         return parsed.message
     if isinstance(parsed, Subcommand):
         return await _subcommand(deps, parsed, user_id)
-    return await start_video(deps, parsed, command, origin="command")
+    return (await start_video(deps, parsed, command, origin="command")).text
 
 
 async def _subcommand(deps: Deps, sub: Subcommand, user_id: str) -> str:
@@ -50,7 +70,7 @@ async def _subcommand(deps: Deps, sub: Subcommand, user_id: str) -> str:
     return messages.history_answer(jobs)
 
 
-async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *, origin: str) -> str:
+async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *, origin: str) -> StartAnswer:
     """Reserve the money and store the job, then hand it to the runner; returns the user's answer."""
     new = NewJob(
         id=uuid.uuid4().hex,
@@ -71,7 +91,7 @@ async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *,
         )
     except Refused as refused:
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
-        return messages.refusal(refused, deps.settings)
+        return StartAnswer(messages.refusal(refused, deps.settings), refused=True)
     log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
     deps.job_runner().start(job.id)
-    return messages.accepted(job, status)
+    return StartAnswer(messages.accepted(job, status), refused=False)

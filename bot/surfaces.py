@@ -1,0 +1,258 @@
+"""Pure builders and wording for the interactive surfaces: the /video form, the buttons under a
+finished video, and the App Home tab. Data in, Slack JSON out; no I/O."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    StaticSelectElement,
+)
+
+from bot.blocks import context, finish, section
+from bot.messages import elapsed, escape, link, per_period, shorten, utc
+from bot.money import format_usd
+from bot.settings import Settings
+from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
+
+MODAL_CALLBACK = "video_modal"
+ACTION_REGENERATE = "video_regenerate"
+ACTION_EDIT = "video_edit"
+ACTION_RETRY = "video_retry"
+FORM_ACTIONS = ("form_duration", "form_ratio")
+MAX_PROMPT_CHARS = 2000
+GAUGE_CELLS = 10
+
+
+# --- the /video form -----------------------------------------------------------------------------
+
+
+def estimate_line(settings: Settings, duration: int, status: BudgetStatus) -> str:
+    """The live line under the form: what this video costs and what the user has left."""
+    estimate = duration * settings.price_micros
+    left = status.remaining_micros
+    fits = "" if estimate <= left else " :warning: more than you have left; pick a shorter video"
+    return f"Estimated cost *{format_usd(estimate)}* · you have {format_usd(left)} left{fits}"
+
+
+def video_modal(
+    settings: Settings,
+    status: BudgetStatus,
+    *,
+    channel_id: str,
+    prompt: str = "",
+    duration: int | None = None,
+    ratio: str | None = None,
+) -> dict[str, Any]:
+    """The form that `/video` with no text opens (and Edit and regenerate, prefilled)."""
+    duration = duration or settings.duration_default
+    ratio = ratio if ratio in settings.aspect_ratios else settings.default_aspect_ratio
+    seconds = [
+        Option(text=f"{n} s", value=str(n)) for n in range(settings.duration_min, settings.duration_max + 1)
+    ]
+    ratios = [Option(text=r, value=r) for r in settings.aspect_ratios]
+    blocks = [
+        InputBlock(
+            block_id="prompt",
+            label="What should the video show?",
+            element=PlainTextInputElement(
+                action_id="prompt",
+                multiline=True,
+                max_length=MAX_PROMPT_CHARS,
+                initial_value=prompt or None,
+                placeholder="a slow drone shot over a mountain lake at dawn",
+            ),
+        ),
+        InputBlock(
+            block_id="duration",
+            label="Length",
+            dispatch_action=True,
+            element=StaticSelectElement(
+                action_id=FORM_ACTIONS[0],
+                options=seconds,
+                initial_option=next(o for o in seconds if o.value == str(duration)),
+            ),
+        ),
+        InputBlock(
+            block_id="ratio",
+            label="Aspect ratio",
+            dispatch_action=True,
+            element=StaticSelectElement(
+                action_id=FORM_ACTIONS[1],
+                options=ratios,
+                initial_option=next(o for o in ratios if o.value == ratio),
+            ),
+        ),
+        ContextBlock(
+            block_id="estimate", elements=[MarkdownTextObject(text=estimate_line(settings, duration, status))]
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK,
+        "title": {"type": "plain_text", "text": "Make a video"},
+        "submit": {"type": "plain_text", "text": "Generate"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"channel_id": channel_id}),
+        "blocks": finish(blocks),
+    }
+
+
+def form_values(view: dict[str, Any]) -> tuple[str, int | None, str | None]:
+    """(prompt, duration, ratio) as the form currently holds them."""
+    values = view.get("state", {}).get("values", {})
+
+    def selected(block: str, action: str) -> str | None:
+        option = values.get(block, {}).get(action, {}).get("selected_option") or {}
+        return option.get("value")
+
+    prompt = values.get("prompt", {}).get("prompt", {}).get("value") or ""
+    duration = selected("duration", FORM_ACTIONS[0])
+    return (
+        prompt,
+        int(duration) if duration and duration.isdigit() else None,
+        selected("ratio", FORM_ACTIONS[1]),
+    )
+
+
+def form_channel(view: dict[str, Any]) -> str:
+    """The channel the form was opened from."""
+    try:
+        return str(json.loads(view.get("private_metadata") or "{}").get("channel_id", ""))
+    except ValueError:
+        return ""
+
+
+# --- buttons under a finished video ---------------------------------------------------------------
+
+
+def finished_actions(job: Job) -> list[dict[str, Any]]:
+    """Regenerate / Edit and regenerate under a delivered video; Try again under a failed one."""
+    if job.state is JobState.DELIVERED:
+        buttons = [
+            ButtonElement(text="Regenerate", action_id=ACTION_REGENERATE, value=job.id),
+            ButtonElement(text="Edit and regenerate", action_id=ACTION_EDIT, value=job.id),
+        ]
+    elif job.state.finished:
+        buttons = [ButtonElement(text="Try again", action_id=ACTION_RETRY, value=job.id, style="primary")]
+    else:
+        return []
+    return finish([ActionsBlock(block_id=f"actions-{job.id[:8]}", elements=buttons)])
+
+
+def click_taken(action: str) -> str:
+    """The answer to a second click on the same button."""
+    if action == ACTION_RETRY:
+        return "You already tried this one again; follow the new video in its thread."
+    return "You already regenerated this video; use the buttons under the new one for more."
+
+
+def only_owner_may_retry(owner: str) -> str:
+    """A click on someone else's Try again."""
+    return f"Only <@{escape(owner)}> can try their video again; `/video` makes one of your own."
+
+
+def job_gone() -> str:
+    """A button whose job no longer exists."""
+    return "I can't find that video any more; start a new one with `/video`."
+
+
+# --- App Home -------------------------------------------------------------------------------------
+
+
+def gauge(used: int, limit: int) -> str:
+    """`▰▰▰▱▱▱▱▱▱▱ 30%` of the budget used."""
+    share = 1.0 if limit <= 0 else min(1.0, used / limit)
+    full = round(share * GAUGE_CELLS)
+    return "▰" * full + "▱" * (GAUGE_CELLS - full) + f" {round(share * 100)}%"
+
+
+def _video_line(job: Job, now: float) -> str:
+    age = elapsed(max(0.0, now - job.created_at))
+    state = {JobState.DELIVERED: "delivered", JobState.FAILED: "failed", JobState.EXPIRED: "given up"}.get(
+        job.state, "in progress"
+    )
+    where = f" · {link(job.permalink, 'open')}" if job.permalink else ""
+    cost = format_usd(job.charged_micros) if job.state is JobState.DELIVERED else "—"
+    return f"• “{escape(shorten(job.prompt, 60))}” · {state} · {cost} · {age} ago{where}"
+
+
+def home_view(
+    settings: Settings,
+    status: BudgetStatus,
+    jobs: Sequence[Job],
+    *,
+    now: float,
+    admin: tuple[Sequence[UserUsage], WorkspaceStatus] | None = None,
+) -> dict[str, Any]:
+    """The App Home tab: the user's budget gauge, spend and recent videos; admins see everyone."""
+    used = status.spent_micros + status.reserved_micros
+    resets = "never resets" if status.resets_at is None else f"resets {utc(status.resets_at)}"
+    blocks: list[Any] = [
+        HeaderBlock(text="Your video budget"),
+        section(
+            f"`{gauge(used, status.limit_micros)}`\n"
+            f"*{format_usd(status.spent_micros)}* spent and {format_usd(status.reserved_micros)} reserved of "
+            f"{format_usd(status.limit_micros)} {per_period(settings.budget_period)} · "
+            f"*{format_usd(status.remaining_micros)}* left · {resets}"
+        ),
+        context(
+            f"{format_usd(settings.price_micros)} per second of video"
+            " · `/video &lt;prompt&gt;`, or `/video` alone"
+        ),
+        DividerBlock(),
+        HeaderBlock(text="Your recent videos"),
+        section("\n".join(_video_line(j, now) for j in jobs) if jobs else "No videos yet: try `/video`."),
+    ]
+    if admin is not None:
+        rows, workspace = admin
+        cap = "no cap" if workspace.cap_micros is None else f"cap {format_usd(workspace.cap_micros)}"
+        spent = workspace.spent_micros + workspace.reserved_micros
+        money = (
+            f"{format_usd(workspace.spent_micros)} spent, {format_usd(workspace.reserved_micros)} reserved"
+        )
+        lines = [
+            f"• <@{escape(r.user_id)}> {format_usd(r.spent_micros)} ({r.jobs} videos)" for r in rows[:30]
+        ]
+        blocks += [
+            DividerBlock(),
+            HeaderBlock(text="Workspace (admins)"),
+            section(
+                (f"`{gauge(spent, workspace.cap_micros)}` " if workspace.cap_micros else "")
+                + f"{money} · {cap}"
+            ),
+            section("\n".join(lines) if lines else "Nobody has made a video this period yet."),
+        ]
+    return {"type": "home", "blocks": finish(blocks)}
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+
+def user_budget_alert(status: BudgetStatus) -> str:
+    """DM to a user who passed 80% of their budget."""
+    return (
+        f":warning: You have used {format_usd(status.spent_micros)} of your "
+        f"{format_usd(status.limit_micros)} video budget; {format_usd(status.remaining_micros)} is left"
+        + ("." if status.resets_at is None else f" until {utc(status.resets_at)}.")
+    )
+
+
+def cap_alert(percent: int, workspace: WorkspaceStatus) -> str:
+    """DM to admins when the workspace passes 50/80/100% of its cap."""
+    assert workspace.cap_micros is not None
+    return (
+        f":rotating_light: The workspace has spent {format_usd(workspace.spent_micros)} of its "
+        f"{format_usd(workspace.cap_micros)} video cap ({percent}% reached). `/video-admin usage` shows who."
+    )

@@ -1,0 +1,103 @@
+"""Buttons under a finished video: Regenerate, Edit and regenerate, Try again.
+
+Anyone may regenerate (charged to whoever clicks, same budget checks); only the asker may try a
+failed video again. A click is recorded before anything starts, so a double click starts one job.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import slack_io
+from bot.commands import VideoRequest
+from bot.deps import Deps
+from bot.errors import VideobotError
+from bot.logs import log_event
+from bot.surfaces import (
+    ACTION_EDIT,
+    ACTION_REGENERATE,
+    ACTION_RETRY,
+    click_taken,
+    job_gone,
+    only_owner_may_retry,
+)
+from handlers.forms import open_form
+from handlers.video import start_video
+from storage.models import Job
+
+log = logging.getLogger(__name__)
+
+
+async def _tell(deps: Deps, body: dict[str, Any], user: str, channel: str, text: str) -> None:
+    """An ephemeral answer to the clicker, through the response_url when there is one."""
+    try:
+        if body.get("response_url"):
+            await slack_io.respond(http=deps.http, response_url=str(body["response_url"]), text=text)
+        elif channel:
+            await slack_io.post_ephemeral(client=deps.slack, channel=channel, user=user, text=text)
+    except VideobotError as exc:
+        log.warning("click answer lost", extra={"event": "click.error", "user": user, "error": repr(exc)})
+
+
+async def _clicked(deps: Deps, body: dict[str, Any], action: str) -> tuple[str, Job | None]:
+    user = str(body.get("user", {}).get("id", ""))
+    job_id = str((body.get("actions") or [{}])[0].get("value", ""))
+    return user, await deps.store.get_job(job_id) if job_id else None
+
+
+async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
+    user, job = await _clicked(deps, body, action)
+    channel = job.channel_id if job else str(body.get("channel", {}).get("id", ""))
+    if job is None:
+        await _tell(deps, body, user, channel, job_gone())
+        return
+    if action == ACTION_RETRY and user != job.user_id:
+        await _tell(deps, body, user, channel, only_owner_may_retry(job.user_id))
+        return
+    # Recorded first, atomically: the second of two quick clicks finds the key taken.
+    if not await deps.store.claim_alert(f"click:{action}:{job.id}:{user}"):
+        await _tell(deps, body, user, channel, click_taken(action))
+        return
+    request = VideoRequest(prompt=job.prompt, duration=job.duration, aspect_ratio=job.aspect_ratio)
+    command = {
+        "team_id": job.team_id,
+        "user_id": user,
+        "channel_id": job.channel_id,
+        "response_url": body.get("response_url") or "",
+    }
+    answer = await start_video(deps, request, command, origin="regenerate")
+    log_event(log, "click", user=user, job_id=job.id, action=action, refused=answer.refused)
+    await _tell(deps, body, user, channel, answer.text)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Attach the button listeners."""
+
+    @app.action(ACTION_REGENERATE)
+    async def regenerate(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        deps.job_runner().spawn(_rerun(deps, body, ACTION_REGENERATE), name="click-regenerate")
+
+    @app.action(ACTION_RETRY)
+    async def retry(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        deps.job_runner().spawn(_rerun(deps, body, ACTION_RETRY), name="click-retry")
+
+    @app.action(ACTION_EDIT)
+    async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user, job = await _clicked(deps, body, ACTION_EDIT)
+        if job is None:
+            await _tell(deps, body, user, str(body.get("channel", {}).get("id", "")), job_gone())
+            return
+        prefill = VideoRequest(prompt=job.prompt, duration=job.duration, aspect_ratio=job.aspect_ratio)
+        open_form(
+            deps,
+            trigger_id=str(body.get("trigger_id", "")),
+            user_id=user,
+            channel_id=job.channel_id,
+            prefill=prefill,
+        )
