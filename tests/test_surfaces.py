@@ -71,8 +71,7 @@ def test_modal_offers_every_allowed_duration_and_ratio():
 
 
 def test_buttons_depend_on_how_the_job_ended():
-    assert [e["action_id"] for e in finished_actions(_job(JobState.DELIVERED))[0]["elements"]][
-        0
-    ] == ACTION_REGENERATE
+    delivered = finished_actions(_job(JobState.DELIVERED))[0]["elements"]
+    assert [e["action_id"] for e in delivered] == [ACTION_REGENERATE, "video_edit"]
     assert finished_actions(_job(JobState.FAILED))[0]["elements"][0]["action_id"] == ACTION_RETRY
     assert finished_actions(_job(JobState.GENERATING)) == []
