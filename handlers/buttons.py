@@ -25,7 +25,7 @@ from bot.surfaces import (
     only_owner_may_retry,
 )
 from handlers.forms import open_form
-from handlers.video import start_video
+from handlers.start import start_video
 from storage.models import Job
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from bot.surfaces import (
     form_values,
     video_modal,
 )
-from handlers.video import start_video
+from handlers.start import start_video
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,51 @@
+"""Starting a video, shared by the command, the form and the buttons: reserve, store, hand over."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from bot import messages
+from bot.commands import VideoRequest
+from bot.deps import Deps
+from bot.logs import log_event
+from storage.api import NewJob, Refused
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StartAnswer:
+    """What the user is told after asking for a video; `refused` when nothing was started."""
+
+    text: str
+    refused: bool
+
+
+async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *, origin: str) -> StartAnswer:
+    """Reserve the money and store the job, then hand it to the runner; returns the user's answer."""
+    new = NewJob(
+        id=uuid.uuid4().hex,
+        team_id=str(command.get("team_id", "")),
+        user_id=str(command.get("user_id", "")),
+        channel_id=str(command.get("channel_id", "")),
+        prompt=req.prompt,
+        duration=req.duration,
+        aspect_ratio=req.aspect_ratio,
+        model=deps.settings.model,
+        price_micros=deps.settings.price_micros,
+        response_url=command.get("response_url") or None,
+        origin=origin,
+    )
+    try:
+        job, status = await deps.store.reserve_with_status(
+            new, owner=deps.owner, lease_s=deps.settings.lease_s
+        )
+    except Refused as refused:
+        log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
+        return StartAnswer(messages.refusal(refused, deps.settings), refused=True)
+    log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
+    deps.job_runner().start(job.id)
+    return StartAnswer(messages.accepted(job, status), refused=False)
