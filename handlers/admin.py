@@ -39,7 +39,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             # The CSV upload is slow; the ack goes first and the file follows in the admin's DM.
             await ack(response_type="ephemeral", text=words.admin_export_started())
             result = await run_admin(deps.store, parsed)
-            await _send_export(deps, user_id, result, command.get("response_url"))
+            deps.job_runner().spawn(
+                _send_export(deps, user_id, result, command.get("response_url")), name="export"
+            )
             return
         result = await run_admin(deps.store, parsed)
         log_event(log, "admin.command", user=user_id, command=type(parsed).__name__)

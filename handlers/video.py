@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,8 +11,6 @@ from bot.commands import ParseError, Subcommand, parse_video
 from bot.deps import Deps
 from handlers.forms import open_form
 from handlers.start import start_video
-
-log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
