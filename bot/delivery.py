@@ -7,6 +7,7 @@ DM with the bot, and the user is told so ephemerally.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot import messages, slack_io
@@ -18,6 +19,10 @@ from bot.slack_io import SlackChannelNotFound, SlackNotInChannel
 from storage.models import BudgetStatus, Job
 
 log = logging.getLogger(__name__)
+
+# Re-asserts this replica's lease on the job (storing the file id with it when given) and raises when
+# another replica owns the job now, so a replica that lost its lease never posts the video.
+Hold = Callable[[str | None], Awaitable[None]]
 
 
 async def announce(deps: Deps, job: Job) -> Job:
@@ -85,9 +90,13 @@ def _remaining_after(status: BudgetStatus, job: Job, charge: int) -> int:
     )
 
 
-async def deliver(deps: Deps, job: Job, path: Path) -> None:
-    """Upload the MP4 into the thread; if Slack keeps refusing, offer the result link instead."""
+async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
+    """Upload the MP4 into the thread; if Slack keeps refusing, offer the result link instead.
+
+    `hold` runs before every step that shows something in the thread (see `Hold`).
+    """
     assert job.delivery_channel is not None and job.parent_ts is not None
+    await hold(None)
     seconds = job.result_duration or job.duration
     charge = seconds * job.price_micros
     status = await deps.store.budget_status(job.user_id)
@@ -104,11 +113,13 @@ async def deliver(deps: Deps, job: Job, path: Path) -> None:
             channel_id=job.delivery_channel,
             thread_ts=job.parent_ts,
             initial_comment=comment,
-            on_file_id=lambda file_id: _remember_file(deps, job, file_id),
+            on_file_id=hold,
+            before_share=lambda: hold(None),
         )
     except SlackDeliveryError as exc:
         log_event(log, "job.upload_failed", job_id=job.id, user=job.user_id, error=repr(exc))
         assert job.result_url is not None
+        await hold(None)
         await slack_io.post_message(
             client=deps.slack,
             channel=job.delivery_channel,
@@ -139,10 +150,6 @@ async def _finish_earlier_upload(deps: Deps, job: Job, file_id: str, comment: st
         return True
     except SlackDeliveryError:
         return await slack_io.file_shared_in(client=deps.slack, file_id=file_id, channel=job.delivery_channel)
-
-
-async def _remember_file(deps: Deps, job: Job, file_id: str) -> None:
-    await deps.store.update(job.id, file_id=file_id)
 
 
 async def post_failure(deps: Deps, job: Job, status: BudgetStatus) -> None:

@@ -119,6 +119,19 @@ class JobFlow:
         )
         self.job = new
 
+    async def _hold(self, file_id: str | None = None) -> None:
+        """Fence before Slack sees anything: extend our lease on this job (an owner-guarded write that
+        also stores `file_id`), or raise JobLost when another replica took the job over meanwhile."""
+        fields: dict[str, Any] = {"lease_until": self.deps.clock() + self.deps.settings.lease_s}
+        if file_id is not None:
+            fields["file_id"] = file_id
+        new = await self.store.transition(
+            self.job.id, self.job.state, expect=[self.job.state], owner=self.deps.owner, **fields
+        )
+        if new is None:
+            raise JobLost(self.job.id)
+        self.job = new
+
     async def _fail(self, reason: str, *, expired: bool = False) -> None:
         await self._finish(S.EXPIRED if expired else S.FAILED, reason=reason)
         budget = await self.store.budget_status(self.job.user_id)
@@ -240,7 +253,7 @@ class JobFlow:
         assert self.file is not None
         try:
             async with self.deps.upload_gate:
-                await deliver(self.deps, self.job, self.file)
+                await deliver(self.deps, self.job, self.file, hold=self._hold)
         finally:
             self.cleanup()
         await self._finish(S.DELIVERED, billed=self.job.result_duration or self.job.duration)

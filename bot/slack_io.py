@@ -241,12 +241,14 @@ async def upload_file(
     thread_ts: str | None,
     initial_comment: str,
     on_file_id: Callable[[str], Awaitable[None]] | None = None,
+    before_share: Callable[[], Awaitable[None]] | None = None,
     retry: Retry = DEFAULT_RETRY,
 ) -> str:
     """Upload `path` into a thread, streamed from disk in chunks; return the file id.
 
     `on_file_id` is awaited with the id before the file is shared, so a restart can ask
-    `file_shared_in` whether the share went through instead of uploading twice.
+    `file_shared_in` whether the share went through instead of uploading twice. `before_share`
+    is awaited after the bytes went up, right before the share; either may raise to stop.
     """
     size = (await asyncio.to_thread(path.stat)).st_size
     ticket = await _call(
@@ -258,6 +260,8 @@ async def upload_file(
     if on_file_id is not None:
         await on_file_id(file_id)
     await _call("upload", lambda: _post_file(http, upload_url, path, size), retry=retry)
+    if before_share is not None:
+        await before_share()
     await complete_upload(
         client=client,
         file_id=file_id,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from storage.api import LedgerConfig, NewJob, RefusalReason, Refused
-from storage.db import Database, Tx
+from storage.db import Database, Row, Tx
 from storage.jobs import JOB_COLUMNS, job_from_row
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 from storage.periods import period_key, resets_at
+from storage.sqlite import SqliteDatabase
 
 RESERVED = MoneyState.RESERVED.value
 CHARGED = MoneyState.CHARGED.value
@@ -102,17 +106,25 @@ class Ledger:
         override = await _setting(tx, "default_budget")
         return self.config.default_budget_micros if override is None else override
 
-    async def _snapshot(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int, WorkspaceStatus]:
-        """The user's status, their jobs in flight and the workspace's status, read in one statement."""
-        period = self._period(now)
-        row = await tx.fetchone(
-            _SNAPSHOT,
+    def _snapshot_args(self, user_id: str, period: str) -> tuple[Any, ...]:
+        return (
             user_id,
             user_id,
-            *(CHARGED, period, RESERVED, RESERVED, period),
-            *(CHARGED, period, RESERVED, RESERVED, user_id),
+            CHARGED,
+            period,
+            RESERVED,
+            RESERVED,
+            period,
+            CHARGED,
+            period,
+            RESERVED,
+            RESERVED,
+            user_id,
         )
-        assert row is not None  # aggregates always yield one row
+
+    def _statuses(self, row: Row, user_id: str, now: float) -> tuple[BudgetStatus, int, WorkspaceStatus]:
+        """Read a `_SNAPSHOT` row: the user's status, their jobs in flight, the workspace's status."""
+        period = self._period(now)
         w_spent, _, w_reserved = str(row["workspace"] or "0:0").partition(":")
         override = row["default_override"]
         default = self.config.default_budget_micros if override is None else int(override)
@@ -135,6 +147,12 @@ class Ledger:
             default_budget_micros=default,
         )
         return status, int(row["inflight"]), workspace
+
+    async def _snapshot(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int, WorkspaceStatus]:
+        """The user's status, their jobs in flight and the workspace's status, read in one statement."""
+        row = await tx.fetchone(_SNAPSHOT, *self._snapshot_args(user_id, self._period(now)))
+        assert row is not None  # aggregates always yield one row
+        return self._statuses(row, user_id, now)
 
     async def _budget_status(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int]:
         status, inflight, _ = await self._snapshot(tx, user_id, now)
@@ -163,48 +181,74 @@ class Ledger:
         """`reserve`, also returning the user's budget status with this reservation counted."""
         if new.duration <= 0 or new.price_micros < 0:
             raise ValueError("a job needs a positive duration and a non-negative price")
-        estimate = new.duration * new.price_micros
+        if isinstance(self._db, SqliteDatabase):
+            # The whole transaction in one trip to SQLite's thread: acks wait on this.
+            return await self._db.run_serialized(partial(self._reserve_sync, new, owner, lease_s))
         async with self._db.transaction(serialize=True) as tx:
             now = self._clock()
-            status, inflight, workspace = await self._snapshot(tx, new.user_id, now)
-            reason: RefusalReason | None = None
-            if status.frozen:
-                reason = "frozen"
-            elif inflight >= self.config.max_inflight_per_user:
-                reason = "inflight"
-            elif status.spent_micros + status.reserved_micros + estimate > status.limit_micros:
-                reason = "budget"
-            elif (
-                workspace.cap_micros is not None
-                and workspace.spent_micros + workspace.reserved_micros + estimate > workspace.cap_micros
-            ):
-                reason = "cap"
-            if reason is not None:
-                raise Refused(reason, status, workspace, estimate)
-            job = Job(
-                id=new.id,
-                team_id=new.team_id,
-                user_id=new.user_id,
-                channel_id=new.channel_id,
-                response_url=new.response_url,
-                prompt=new.prompt,
-                duration=new.duration,
-                aspect_ratio=new.aspect_ratio,
-                model=new.model,
-                price_micros=new.price_micros,
-                estimate_micros=estimate,
-                period=status.period,
-                state=JobState.ACCEPTED,
-                money_state=MoneyState.RESERVED,
-                created_at=now,
-                updated_at=now,
-                deadline_at=now + self.config.job_timeout_s,
-                owner=owner,
-                lease_until=now + lease_s,
-                origin=new.origin,
-            )
-            row = job.model_dump(mode="json")
-            await tx.execute(_INSERT_JOB, *(row[name] for name in JOB_COLUMNS))
+            row = await tx.fetchone(_SNAPSHOT, *self._snapshot_args(new.user_id, self._period(now)))
+            assert row is not None
+            job, status = self._decide(row, new, now, owner, lease_s)
+            await tx.execute(_INSERT_JOB, *self._job_values(job))
+        return job, status
+
+    def _reserve_sync(
+        self, new: NewJob, owner: str, lease_s: float, conn: sqlite3.Connection
+    ) -> tuple[Job, BudgetStatus]:
+        """reserve_with_status inside an open SQLite write transaction (in its thread)."""
+        now = self._clock()
+        cursor = conn.execute(_SNAPSHOT, self._snapshot_args(new.user_id, self._period(now)))
+        job, status = self._decide(dict(cursor.fetchone()), new, now, owner, lease_s)
+        conn.execute(_INSERT_JOB, self._job_values(job))
+        return job, status
+
+    @staticmethod
+    def _job_values(job: Job) -> list[Any]:
+        row = job.model_dump(mode="json")
+        return [row[name] for name in JOB_COLUMNS]
+
+    def _decide(
+        self, row: Row, new: NewJob, now: float, owner: str, lease_s: float
+    ) -> tuple[Job, BudgetStatus]:
+        """The reservation decision on a snapshot: the job to store, or Refused (nothing stored)."""
+        estimate = new.duration * new.price_micros
+        status, inflight, workspace = self._statuses(row, new.user_id, now)
+        reason: RefusalReason | None = None
+        if status.frozen:
+            reason = "frozen"
+        elif inflight >= self.config.max_inflight_per_user:
+            reason = "inflight"
+        elif status.spent_micros + status.reserved_micros + estimate > status.limit_micros:
+            reason = "budget"
+        elif (
+            workspace.cap_micros is not None
+            and workspace.spent_micros + workspace.reserved_micros + estimate > workspace.cap_micros
+        ):
+            reason = "cap"
+        if reason is not None:
+            raise Refused(reason, status, workspace, estimate)
+        job = Job(
+            id=new.id,
+            team_id=new.team_id,
+            user_id=new.user_id,
+            channel_id=new.channel_id,
+            response_url=new.response_url,
+            prompt=new.prompt,
+            duration=new.duration,
+            aspect_ratio=new.aspect_ratio,
+            model=new.model,
+            price_micros=new.price_micros,
+            estimate_micros=estimate,
+            period=status.period,
+            state=JobState.ACCEPTED,
+            money_state=MoneyState.RESERVED,
+            created_at=now,
+            updated_at=now,
+            deadline_at=now + self.config.job_timeout_s,
+            owner=owner,
+            lease_until=now + lease_s,
+            origin=new.origin,
+        )
         return job, status.model_copy(update={"reserved_micros": status.reserved_micros + estimate})
 
     async def settle(self, job_id: str, billed_seconds: int) -> bool:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from storage.db import Dialect, Row
 
 BUSY_TIMEOUT_MS = 10_000
+T = TypeVar("T")
 
 
 class SqliteTx:
@@ -82,6 +83,29 @@ class SqliteDatabase:
                 await self._conn.execute("ROLLBACK")
                 raise
             await self._conn.execute("COMMIT")
+
+    async def run_serialized(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` inside one BEGIN IMMEDIATE transaction, in a single trip to the connection's thread.
+
+        Uses aiosqlite's own queue (`_execute`), so `fn` runs on the thread that owns the sqlite3
+        connection, like every other statement; an exception from `fn` rolls back and propagates.
+        """
+        aconn = self._conn
+
+        def script() -> T:
+            conn = aconn._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        async with self._lock:
+            result: T = await aconn._execute(script)  # type: ignore[no-untyped-call]
+            return result
 
     async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:
         """Run ONE statement as its own transaction; one trip to the thread instead of four."""
