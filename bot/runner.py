@@ -95,19 +95,17 @@ class JobRunner:
                 log_event(log, "job.resumed", job_id=job.id, user=job.user_id, state=job.state.value)
                 self.start(job.id)
                 started += 1
-        await self._drop_lost({job.id for job in held})
+        await self._drop_lost()
         return started
 
-    async def _drop_lost(self, held: set[str]) -> None:
+    async def _drop_lost(self) -> None:
         """Cancel the tasks of jobs another replica took over (we were stalled past our lease)."""
-        for job_id in [i for i in self._tasks if i not in held]:
-            job = await self._deps.store.get_job(job_id)
-            # Not in `held` may also mean just finished or just reserved here: those stay ours.
-            if job is not None and not job.state.finished and job.owner != self._deps.owner:
-                task = self._tasks.get(job_id)
-                if task is not None:
-                    log_event(log, "job.lease_lost", job_id=job_id, user=job.user_id, owner=job.owner)
-                    task.cancel()
+        lost = set(self._tasks) & await self._deps.store.taken_by_others(self._deps.owner)
+        for job_id in lost:
+            task = self._tasks.get(job_id)
+            if task is not None:
+                log_event(log, "job.lease_lost", job_id=job_id)
+                task.cancel()
 
     async def _lease_loop(self) -> None:
         interval = max(0.2, self._deps.settings.lease_s / 3)

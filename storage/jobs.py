@@ -142,6 +142,15 @@ class Jobs:
                 f"UPDATE jobs SET lease_until = 0 WHERE owner = ? AND {_UNFINISHED_SQL}", owner, *_UNFINISHED
             )
 
+    async def taken_by_others(self, owner: str) -> set[str]:
+        """Ids of unfinished jobs that another replica owns (to stop our tasks for them)."""
+        rows = await self._db.fetch_statement(
+            f"SELECT id FROM jobs WHERE {_UNFINISHED_SQL} AND owner IS NOT NULL AND owner <> ?",
+            *_UNFINISHED,
+            owner,
+        )
+        return {str(row["id"]) for row in rows}
+
     async def unfinished_jobs(self) -> list[Job]:
         """Every job not delivered, failed or expired, oldest first."""
         async with self._db.transaction() as tx:

@@ -114,6 +114,9 @@ async def test_claim_renew_drop_with_two_owners(store, clock):
     assert all(j.owner == "r2" for j in taken)
     assert await store.claim("r1", 30) == []
     assert [j.id for j in await store.unfinished_jobs()] == [a.id, b.id]
+    # r1 learns which of its former jobs another replica holds now; finished ones never count.
+    assert await store.taken_by_others("r1") == {a.id, b.id}
+    assert await store.taken_by_others("r2") == set()
 
 
 async def test_claim_skips_finished_and_null_leases_are_free(store):
