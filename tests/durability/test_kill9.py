@@ -92,7 +92,9 @@ async def test_kill_after_accept_before_slack_heard(tmp_path, sim, slack, store)
 
 async def test_kill_while_the_create_is_in_flight(tmp_path, sim, slack, store):
     sim.configure(create_delay_s=3.0)  # the gateway has the job but has not answered yet
-    job = await _crash_and_recover(tmp_path, sim, slack, store, lambda j: j.state is JobState.SUBMITTING)
+    job = await _crash_and_recover(
+        tmp_path, sim, slack, store, lambda j: j.state is JobState.SUBMITTING and sim.create_count == 1
+    )
     # The create may have been taken: never sent again; the user is told and not charged.
     assert job.state is JobState.FAILED and sim.create_count == 1
     assert _videos(slack, job) == []
