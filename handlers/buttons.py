@@ -42,14 +42,14 @@ async def _tell(deps: Deps, body: dict[str, Any], user: str, channel: str, text:
         log.warning("click answer lost", extra={"event": "click.error", "user": user, "error": repr(exc)})
 
 
-async def _clicked(deps: Deps, body: dict[str, Any], action: str) -> tuple[str, Job | None]:
+async def _clicked(deps: Deps, body: dict[str, Any]) -> tuple[str, Job | None]:
     user = str(body.get("user", {}).get("id", ""))
     job_id = str((body.get("actions") or [{}])[0].get("value", ""))
     return user, await deps.store.get_job(job_id) if job_id else None
 
 
 async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
-    user, job = await _clicked(deps, body, action)
+    user, job = await _clicked(deps, body)
     channel = job.channel_id if job else str(body.get("channel", {}).get("id", ""))
     if job is None:
         await _tell(deps, body, user, channel, job_gone())
@@ -89,7 +89,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(ACTION_EDIT)
     async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        user, job = await _clicked(deps, body, ACTION_EDIT)
+        user, job = await _clicked(deps, body)
         if job is None:
             await _tell(deps, body, user, str(body.get("channel", {}).get("id", "")), job_gone())
             return
