@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from storage import JobState, Refused
@@ -89,3 +90,30 @@ async def test_concurrent_claims_hand_each_job_to_one_owner(store_factory, clock
     assert sorted(everything) == sorted(ids)  # each job exactly once, none lost
     assert sum(1 for got in claimed if got) >= 2  # the work really was shared
     assert await replicas[0].unfinished_jobs() == []
+
+
+async def test_concurrent_reservations_that_fail_take_nothing_from_the_others(store_factory):
+    # Requests arriving together share one transaction on SQLite (group commit): a refusal or a
+    # broken insert in the middle must undo only its own work, and each caller learns its own fate.
+    store = await store_factory(default_budget_micros=10 * EST_DEFAULT, max_inflight_per_user=100)
+    await store.set_frozen("U_FROZEN", True)
+    taken = await store.reserve(new_job(user="U2"), owner="r", lease_s=30)
+    requests = [new_job(user="U1") for _ in range(6)]
+    requests.insert(2, new_job(user="U_FROZEN"))
+    requests.insert(4, dataclasses.replace(new_job(user="U3"), id=taken.id))  # duplicate id: insert fails
+
+    async def one(new: Any) -> Any:
+        try:
+            return await store.reserve(new, owner="r", lease_s=30)
+        except Exception as exc:
+            return exc
+
+    results = await asyncio.gather(*(one(new) for new in requests))
+    assert isinstance(results[2], Refused) and results[2].reason == "frozen"
+    assert isinstance(results[4], Exception) and not isinstance(results[4], Refused)
+    ok = [r for i, r in enumerate(results) if i not in (2, 4)]
+    assert [job.id for job in ok] == [new.id for i, new in enumerate(requests) if i not in (2, 4)]
+    assert len(await store.user_jobs("U1", limit=100)) == 6
+    assert await store.user_jobs("U3", limit=100) == [] and await store.user_jobs("U_FROZEN", limit=100) == []
+    assert (await store.budget_status("U1")).reserved_micros == 6 * EST_DEFAULT
+    assert (await store.budget_status("U2")).reserved_micros == EST_DEFAULT
