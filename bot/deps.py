@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import aiohttp
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.gateway import GatewayClient
+from bot.ingress import Ingress
 from bot.settings import Settings
 from bot.slack_io import make_web_client
 from storage import open_store
@@ -23,7 +25,9 @@ if TYPE_CHECKING:
 
 
 START_CONCURRENCY = 4
+START_DEFER_MAX_S = 1.0  # a job waits at most this long after its acceptance for a quiet moment
 UPLOAD_CONCURRENCY = 8
+SLACK_CONNECTIONS = 50
 
 
 @dataclass
@@ -42,6 +46,8 @@ class Deps:
     start_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(START_CONCURRENCY))
     # Likewise for uploads: a wave of finished videos must not stall the polls of the others.
     upload_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(UPLOAD_CONCURRENCY))
+    # Slack requests being answered: a job about to start waits for a quiet moment (acks first).
+    ingress: Ingress = field(default_factory=Ingress)
 
     @property
     def owner(self) -> str:
@@ -70,6 +76,8 @@ async def open_deps(settings: Settings, *, clock: Callable[[], float] = time.tim
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     gateway_http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), limits=limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0), limits=limits)
+    # One pool of keep-alive connections to Slack for every Web API call (no handshake per call).
+    slack_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SLACK_CONNECTIONS))
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     api_key = settings.aigateway_api_key.get_secret_value() if settings.aigateway_api_key else ""
     try:
@@ -78,10 +86,11 @@ async def open_deps(settings: Settings, *, clock: Callable[[], float] = time.tim
             store=store,
             gateway=GatewayClient(http=gateway_http, base_url=settings.aigateway_base_url, api_key=api_key),
             http=http,
-            slack=make_web_client(token, settings.slack_api_url),
+            slack=make_web_client(token, settings.slack_api_url, session=slack_http),
             clock=clock,
         )
     finally:
+        await slack_http.close()
         await gateway_http.aclose()
         await http.aclose()
         await store.close()

@@ -19,7 +19,7 @@ from bot import messages
 from bot.alerts import check_alerts
 from bot.blocks import status_blocks
 from bot.delivery import announce, deliver, post_failure
-from bot.deps import Deps
+from bot.deps import START_DEFER_MAX_S, Deps
 from bot.errors import GatewayBadResponse, GatewayError, MediaError, VideobotError, user_reason
 from bot.gateway import CreateRequest, GatewayJob
 from bot.logs import log_event
@@ -40,16 +40,16 @@ class JobLost(Exception):
     """Another replica owns the job now, or it finished elsewhere; stop quietly."""
 
 
-async def drive_job(deps: Deps, job_id: str) -> None:
-    """Drive a job from wherever it stands to a finished state."""
-    job = await deps.store.get_job(job_id)
-    if job is None or job.state.finished:
+async def drive_job(deps: Deps, job: Job) -> None:
+    """Drive a job from where it stood when it was stored or claimed to a finished state (a stale
+    copy does no harm: every step is a compare-and-set, and a job moved elsewhere is JobLost)."""
+    if job.state.finished:
         return
     flow = JobFlow(deps, job)
     try:
         await flow.run()
     except JobLost:
-        log_event(log, "job.lost", job_id=job_id, user=job.user_id)
+        log_event(log, "job.lost", job_id=job.id, user=job.user_id)
     finally:
         flow.cleanup()
 
@@ -70,6 +70,7 @@ class JobFlow:
             state = self.job.state
             if state is S.ACCEPTED:
                 async with self.deps.start_gate:
+                    await self._step_aside()
                     await self._submit()
             elif state is S.SUBMITTING:
                 await self._unsure_create()
@@ -79,6 +80,15 @@ class JobFlow:
                 await self._download()
             else:
                 await self._upload()
+
+    async def _step_aside(self) -> None:
+        """A new job lets the acks of a flood of commands go first (see bot.ingress), for at most
+        START_DEFER_MAX_S after it was accepted; a resumed job starts at once."""
+        if self.resumed:
+            return
+        left = self.job.created_at + START_DEFER_MAX_S - self.deps.clock()
+        if left > 0:
+            await self.deps.ingress.wait_quiet(left)
 
     def cleanup(self) -> None:
         if self.file is not None:

@@ -17,6 +17,7 @@ from typing import Any
 from bot.deps import Deps
 from bot.jobflow import drive_job
 from bot.logs import log_event
+from storage.models import Job
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,14 @@ class JobRunner:
         """Jobs being driven right now."""
         return len(self._tasks)
 
-    def start(self, job_id: str) -> None:
-        """Drive `job_id` in a task of its own, unless one already does."""
-        if self._closing or job_id in self._tasks:
+    def start(self, job: Job) -> None:
+        """Drive `job` (as just stored) in a task of its own, unless one already does."""
+        if self._closing or job.id in self._tasks:
             return
-        task = asyncio.create_task(drive_job(self._deps, job_id), name=f"job-{job_id}")
-        self._tasks[job_id] = task
+        task = asyncio.create_task(drive_job(self._deps, job), name=f"job-{job.id}")
+        self._tasks[job.id] = task
         self._idle.clear()
-        task.add_done_callback(functools.partial(self._done, job_id))
+        task.add_done_callback(functools.partial(self._done, job.id))
 
     def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
         self._tasks.pop(job_id, None)
@@ -93,7 +94,7 @@ class JobRunner:
         for job in held:
             if job.id not in self._tasks:
                 log_event(log, "job.resumed", job_id=job.id, user=job.user_id, state=job.state.value)
-                self.start(job.id)
+                self.start(job)
                 started += 1
         await self._drop_lost()
         return started

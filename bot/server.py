@@ -9,6 +9,10 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from bot.ingress import Ingress
 
 log = logging.getLogger(__name__)
 
@@ -23,21 +27,23 @@ class Transport(Protocol):
 class HttpTransport:
     """Serves Slack's POSTs on /slack/events (signatures verified by Bolt) and GET /healthz."""
 
-    def __init__(self, app: AsyncApp, host: str, port: int) -> None:
+    def __init__(self, app: AsyncApp, host: str, port: int, ingress: Ingress | None = None) -> None:
         self._app = app
+        self._ingress = ingress or Ingress()
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
         self.url = ""
 
     async def _events(self, request: web.Request) -> web.Response:
-        try:
-            bolt_request = await to_bolt_request(request)
-        except (ValueError, UnicodeDecodeError):
-            # Bolt parses the body before checking the signature; a body it cannot read is refused.
-            return web.Response(status=400, text="malformed request body")
-        bolt_response = await self._app.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
+        with self._ingress.serving():
+            try:
+                bolt_request = await to_bolt_request(request)
+            except (ValueError, UnicodeDecodeError):
+                # Bolt parses the body before checking the signature; a body it cannot read is refused.
+                return web.Response(status=400, text="malformed request body")
+            bolt_response = await self._app.async_dispatch(bolt_request)
+            return await to_aiohttp_response(bolt_response)
 
     async def _health(self, _request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -63,11 +69,23 @@ class HttpTransport:
             self._runner = None
 
 
+class _CountingSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, counting each envelope as a request in progress."""
+
+    def __init__(self, app: AsyncApp, app_token: str, ingress: Ingress) -> None:
+        super().__init__(app, app_token)
+        self._ingress = ingress
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        with self._ingress.serving():
+            await super().handle(client, req)
+
+
 class SocketTransport:
     """Socket Mode: one websocket to Slack (several replicas may each open one)."""
 
-    def __init__(self, app: AsyncApp, app_token: str) -> None:
-        self._handler = AsyncSocketModeHandler(app, app_token)
+    def __init__(self, app: AsyncApp, app_token: str, ingress: Ingress | None = None) -> None:
+        self._handler = _CountingSocketModeHandler(app, app_token, ingress or Ingress())
 
     async def start(self) -> None:
         await self._handler.connect_async()  # type: ignore[no-untyped-call]

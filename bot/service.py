@@ -43,9 +43,10 @@ class Service:
         app = create_app(deps)
         if self.settings.effective_mode == "socket":
             assert self.settings.slack_app_token is not None
-            self.transport = SocketTransport(app, self.settings.slack_app_token.get_secret_value())
+            token = self.settings.slack_app_token.get_secret_value()
+            self.transport = SocketTransport(app, token, deps.ingress)
         else:
-            self.transport = HttpTransport(app, self.settings.host, self.settings.port)
+            self.transport = HttpTransport(app, self.settings.host, self.settings.port, deps.ingress)
         await self.transport.start()
         self.runner.start_lease_loop()
         log.info("videobot started", extra={"event": "service.started", "mode": self.settings.effective_mode})

@@ -78,10 +78,18 @@ DEFAULT_RETRY = Retry()
 
 
 def make_web_client(
-    token: str, base_url: str = "https://slack.com/api/", *, timeout: int = 30
+    token: str,
+    base_url: str = "https://slack.com/api/",
+    *,
+    timeout: int = 30,
+    session: aiohttp.ClientSession | None = None,
 ) -> AsyncWebClient:
-    """An AsyncWebClient without retry handlers (this module retries), pointed at `base_url`."""
-    return AsyncWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+    """An AsyncWebClient without retry handlers (this module retries), pointed at `base_url`.
+
+    With `session`, every call (and every per-request client Bolt derives from this one) reuses its
+    pooled keep-alive connections; without, slack-sdk opens a new session and connection per call.
+    """
+    return AsyncWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[], session=session)
 
 
 _CAUGHT = (

@@ -47,5 +47,5 @@ async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *,
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
         return StartAnswer(messages.refusal(refused, deps.settings), refused=True)
     log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
-    deps.job_runner().start(job.id)
+    deps.job_runner().start(job)
     return StartAnswer(messages.accepted(job, status), refused=False)

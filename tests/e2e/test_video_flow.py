@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from urllib.parse import urlsplit
 
+from bot import jobflow
 from bot.mp4 import mp4_info
 from storage.models import JobState, MoneyState
 from tests.e2e.harness import ALICE, CHANNEL, ack_text
@@ -48,6 +51,46 @@ async def test_ack_comes_before_any_slow_work(make_app, sim, slack):
     await app.wait_idle()
     [job] = await app.jobs()
     assert job.state is JobState.DELIVERED
+
+
+async def _request_in_progress(events_url: str) -> asyncio.StreamWriter:
+    """A request to the app whose body has not all arrived yet: the app is busy answering it."""
+    url = urlsplit(events_url)
+    _, writer = await asyncio.open_connection(url.hostname, url.port)
+    writer.write(
+        f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ncommand=%2F".encode()
+    )
+    await writer.drain()
+    return writer
+
+
+async def test_new_jobs_let_requests_in_progress_go_first(make_app, sim, slack, monkeypatch):
+    monkeypatch.setattr(jobflow, "START_DEFER_MAX_S", 60.0)
+    app = await make_app()
+    slow = await _request_in_progress(app.service.events_url)
+    response = await app.command("a lighthouse in a storm")
+    assert response.status_code == 200 and "on its way" in ack_text(response)
+    await asyncio.sleep(0.5)
+    # Another request is still being answered: the new job has not started its slow work yet.
+    assert slack.calls_of("chat.postMessage") == [] and sim.create_count == 0
+    slow.close()
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.state is JobState.DELIVERED and sim.create_count == 1
+
+
+async def test_a_busy_app_still_starts_its_jobs_soon(make_app, sim, slack, monkeypatch):
+    monkeypatch.setattr(jobflow, "START_DEFER_MAX_S", 0.3)
+    app = await make_app()
+    slow = await _request_in_progress(app.service.events_url)  # busy for the whole test
+    try:
+        await app.command("a lighthouse in a storm")
+        await app.wait_idle()
+        [job] = await app.jobs()
+        assert job.state is JobState.DELIVERED and len(slack.files) == 1
+    finally:
+        slow.close()
 
 
 BAD_INPUTS = [
