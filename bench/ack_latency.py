@@ -54,8 +54,12 @@ async def main(quick: bool) -> None:
     try:
         await bare.start("bench.bare_app", ())
         await app.start()
+        bare_cpu = bare.cpu_s()
         bare_ms = await _load(bare.url, total, concurrency, "B")
+        bare_cpu = bare.cpu_s() - bare_cpu
+        ours_cpu = app.cpu_s()
         ours_ms = await _load(app.url, total, concurrency, "V")
+        ours_cpu = app.cpu_s() - ours_cpu
     finally:
         app.stop()
         bare.stop()
@@ -70,6 +74,10 @@ async def main(quick: bool) -> None:
         "bare_p50_ms": round(percentile(bare_ms, 50), 2),
         "bare_p99_ms": round(percentile(bare_ms, 99), 2),
         "ratio_p99": round(percentile(ours_ms, 99) / percentile(bare_ms, 99), 3),
+        # CPU of each app process per command while it was under load (warm-up included): at 50 in
+        # flight both processes are CPU-bound, so this is what the latencies are made of.
+        "cpu_ms_per_command": round(ours_cpu / (total + 20) * 1000, 3),
+        "bare_cpu_ms_per_command": round(bare_cpu / (total + 20) * 1000, 3),
         **machine(),
     }
     report(figures)

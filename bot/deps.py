@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 START_CONCURRENCY = 4
 START_DEFER_MAX_S = 1.0  # a job waits at most this long after its acceptance for a quiet moment
 UPLOAD_CONCURRENCY = 8
+DOWNLOAD_CONCURRENCY = 32
 SLACK_CONNECTIONS = 50
+GATEWAY_IN_FLIGHT = 64  # gateway requests at once (and the size of its connection pool)
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Deps:
     start_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(START_CONCURRENCY))
     # Likewise for uploads: a wave of finished videos must not stall the polls of the others.
     upload_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(UPLOAD_CONCURRENCY))
+    # And downloads: a wave of finished jobs queues here, not inside the HTTP client's pool.
+    download_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DOWNLOAD_CONCURRENCY))
     # Slack requests being answered: a job about to start waits for a quiet moment (acks first).
     ingress: Ingress = field(default_factory=Ingress)
 
@@ -74,7 +78,10 @@ async def open_deps(settings: Settings, *, clock: Callable[[], float] = time.tim
     """Open the database and HTTP clients; close them all on the way out."""
     store = await open_store(settings.database_url, ledger_config(settings, clock))
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    gateway_http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), limits=limits)
+    gateway_limits = httpx.Limits(
+        max_connections=GATEWAY_IN_FLIGHT, max_keepalive_connections=GATEWAY_IN_FLIGHT
+    )
+    gateway_http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), limits=gateway_limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0), limits=limits)
     # One pool of keep-alive connections to Slack for every Web API call (no handshake per call).
     slack_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SLACK_CONNECTIONS))
@@ -84,7 +91,12 @@ async def open_deps(settings: Settings, *, clock: Callable[[], float] = time.tim
         yield Deps(
             settings=settings,
             store=store,
-            gateway=GatewayClient(http=gateway_http, base_url=settings.aigateway_base_url, api_key=api_key),
+            gateway=GatewayClient(
+                http=gateway_http,
+                base_url=settings.aigateway_base_url,
+                api_key=api_key,
+                max_in_flight=GATEWAY_IN_FLIGHT,
+            ),
             http=http,
             slack=make_web_client(token, settings.slack_api_url, session=slack_http),
             clock=clock,

@@ -163,8 +163,13 @@ class GatewayClient:
         backoff_cap_s: float = 8.0,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        max_in_flight: int = 64,
     ) -> None:
         self._http = http
+        # At most this many requests at once, kept at or below the pool's size: waiting here is
+        # O(1), whereas httpcore rescans every queued request each time a pooled connection frees,
+        # which collapses under thousands of polls falling due together.
+        self._slots = asyncio.Semaphore(max_in_flight)
         self._base = base_url.rstrip("/")
         self._api_key = api_key
         self._max_attempts = max(1, max_attempts)
@@ -234,11 +239,12 @@ class GatewayClient:
     ) -> tuple[int, httpx.Headers, bytes]:
         try:
             request = self._http.build_request(method, url, json=body, headers=headers)
-            response = await self._http.send(request, stream=True)
-            try:
-                raw = await _read_capped(response, creating)
-            finally:
-                await response.aclose()
+            async with self._slots:
+                response = await self._http.send(request, stream=True)
+                try:
+                    raw = await _read_capped(response, creating)
+                finally:
+                    await response.aclose()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never left this process: safe to send again, even a create.
             cls: type[GatewayError] = (

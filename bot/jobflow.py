@@ -240,15 +240,16 @@ class JobFlow:
         assert self.job.result_url is not None
         settings = self.deps.settings
         try:
-            self.file = await download_result(
-                http=self.deps.http,
-                url=self.job.result_url,
-                allowed_origins=settings.media_origins,
-                max_bytes=settings.max_video_bytes,
-                min_rate_bytes_per_s=settings.download_min_rate_kbps * 1024,
-                rate_grace_s=settings.download_grace_s,
-                stall_timeout_s=max(settings.download_grace_s, 5.0),
-            )
+            async with self.deps.download_gate:
+                self.file = await download_result(
+                    http=self.deps.http,
+                    url=self.job.result_url,
+                    allowed_origins=settings.media_origins,
+                    max_bytes=settings.max_video_bytes,
+                    min_rate_bytes_per_s=settings.download_min_rate_kbps * 1024,
+                    rate_grace_s=settings.download_grace_s,
+                    stall_timeout_s=max(settings.download_grace_s, 5.0),
+                )
         except MediaError as exc:
             await self.store.update(self.job.id, last_error=repr(exc)[:500])
             log_event(log, "job.media_refused", job_id=self.job.id, user=self.job.user_id, error=repr(exc))
