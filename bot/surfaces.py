@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import context, finish, section
+from bot.commands import MAX_PROMPT_CHARS
 from bot.messages import elapsed, escape, link, per_period, shorten, utc
 from bot.money import format_usd
 from bot.settings import Settings
@@ -31,7 +32,6 @@ ACTION_REGENERATE = "video_regenerate"
 ACTION_EDIT = "video_edit"
 ACTION_RETRY = "video_retry"
 FORM_ACTIONS = ("form_duration", "form_ratio")
-MAX_PROMPT_CHARS = 2000
 GAUGE_CELLS = 10
 
 
@@ -44,6 +44,20 @@ def estimate_line(settings: Settings, duration: int, status: BudgetStatus) -> st
     left = status.remaining_micros
     fits = "" if estimate <= left else " :warning: more than you have left; pick a shorter video"
     return f"Estimated cost *{format_usd(estimate)}* · you have {format_usd(left)} left{fits}"
+
+
+def _live_select(block_id: str, label: str, action_id: str, options: list[Option], value: str) -> InputBlock:
+    """A form menu whose changes are sent to us at once (to refresh the estimate line)."""
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        dispatch_action=True,
+        element=StaticSelectElement(
+            action_id=action_id,
+            options=options,
+            initial_option=next(o for o in options if o.value == value),
+        ),
+    )
 
 
 def video_modal(
@@ -74,26 +88,8 @@ def video_modal(
                 placeholder="a slow drone shot over a mountain lake at dawn",
             ),
         ),
-        InputBlock(
-            block_id="duration",
-            label="Length",
-            dispatch_action=True,
-            element=StaticSelectElement(
-                action_id=FORM_ACTIONS[0],
-                options=seconds,
-                initial_option=next(o for o in seconds if o.value == str(duration)),
-            ),
-        ),
-        InputBlock(
-            block_id="ratio",
-            label="Aspect ratio",
-            dispatch_action=True,
-            element=StaticSelectElement(
-                action_id=FORM_ACTIONS[1],
-                options=ratios,
-                initial_option=next(o for o in ratios if o.value == ratio),
-            ),
-        ),
+        _live_select("duration", "Length", FORM_ACTIONS[0], seconds, str(duration)),
+        _live_select("ratio", "Aspect ratio", FORM_ACTIONS[1], ratios, ratio),
         ContextBlock(
             block_id="estimate", elements=[MarkdownTextObject(text=estimate_line(settings, duration, status))]
         ),

@@ -9,12 +9,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import messages, slack_io
-from bot.commands import VideoRequest, clean_text
+from bot.commands import MAX_PROMPT_CHARS, VideoRequest, clean_text
 from bot.deps import Deps
 from bot.errors import VideobotError
 from bot.surfaces import (
     FORM_ACTIONS,
-    MAX_PROMPT_CHARS,
     MODAL_CALLBACK,
     form_channel,
     form_values,
