@@ -97,12 +97,17 @@ class JobFlow:
             self.file = None
 
     # --- persistence ----------------------------------------------------------------------------
-    async def _move(self, to: JobState, **fields: Any) -> None:
+    async def _store(self, to: JobState, **fields: Any) -> Job:
+        """Compare-and-set from our last known state, as the owner; JobLost when it did not match."""
         new = await self.store.transition(
             self.job.id, to, expect=[self.job.state], owner=self.deps.owner, **fields
         )
         if new is None:
             raise JobLost(self.job.id)
+        return new
+
+    async def _move(self, to: JobState, **fields: Any) -> None:
+        new = await self._store(to, **fields)
         log_event(
             log, "job.transition", job_id=new.id, user=new.user_id, src=self.job.state.value, dst=to.value
         )
@@ -135,12 +140,7 @@ class JobFlow:
         fields: dict[str, Any] = {"lease_until": self.deps.clock() + self.deps.settings.lease_s}
         if file_id is not None:
             fields["file_id"] = file_id
-        new = await self.store.transition(
-            self.job.id, self.job.state, expect=[self.job.state], owner=self.deps.owner, **fields
-        )
-        if new is None:
-            raise JobLost(self.job.id)
-        self.job = new
+        self.job = await self._store(self.job.state, **fields)
 
     async def _fail(self, reason: str, *, expired: bool = False) -> None:
         await self._finish(S.EXPIRED if expired else S.FAILED, reason=reason)

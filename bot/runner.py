@@ -48,10 +48,13 @@ class JobRunner:
         self._idle.clear()
         task.add_done_callback(functools.partial(self._done, job.id))
 
-    def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
-        self._tasks.pop(job_id, None)
+    def _set_idle_if_none_left(self) -> None:
         if not self._tasks and not self._side_tasks:
             self._idle.set()
+
+    def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(job_id, None)
+        self._set_idle_if_none_left()
         if task.cancelled():
             return
         exc = task.exception()
@@ -70,8 +73,7 @@ class JobRunner:
 
     def _side_done(self, task: asyncio.Task[None]) -> None:
         self._side_tasks.discard(task)
-        if not self._tasks and not self._side_tasks:
-            self._idle.set()
+        self._set_idle_if_none_left()
         if not task.cancelled() and task.exception() is not None:
             log.error("background task crashed", exc_info=task.exception(), extra={"event": "task.crashed"})
 

@@ -148,11 +148,14 @@ class Ledger:
         )
         return status, int(row["inflight"]), workspace
 
-    async def _snapshot(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int, WorkspaceStatus]:
-        """The user's status, their jobs in flight and the workspace's status, read in one statement."""
+    async def _snapshot_row(self, tx: Tx, user_id: str, now: float) -> Row:
         row = await tx.fetchone(_SNAPSHOT, *self._snapshot_args(user_id, self._period(now)))
         assert row is not None  # aggregates always yield one row
-        return self._statuses(row, user_id, now)
+        return row
+
+    async def _snapshot(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int, WorkspaceStatus]:
+        """The user's status, their jobs in flight and the workspace's status, read in one statement."""
+        return self._statuses(await self._snapshot_row(tx, user_id, now), user_id, now)
 
     async def _budget_status(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int]:
         status, inflight, _ = await self._snapshot(tx, user_id, now)
@@ -186,8 +189,7 @@ class Ledger:
             return await self._db.run_serialized(partial(self._reserve_sync, new, owner, lease_s))
         async with self._db.transaction(serialize=True) as tx:
             now = self._clock()
-            row = await tx.fetchone(_SNAPSHOT, *self._snapshot_args(new.user_id, self._period(now)))
-            assert row is not None
+            row = await self._snapshot_row(tx, new.user_id, now)
             job, status = self._decide(row, new, now, owner, lease_s)
             await tx.execute(_INSERT_JOB, *self._job_values(job))
         return job, status
