@@ -68,15 +68,23 @@ async def _post_parent(deps: Deps, job: Job) -> tuple[str, str]:
     return dm, ts
 
 
-async def _tell_user(deps: Deps, job: Job, text: str) -> None:
-    if job.response_url:
+async def tell(deps: Deps, *, user: str, channel: str, response_url: str | None, text: str) -> None:
+    """A word only `user` sees: through the response_url when there is one, else (or when that
+    fails) chat.postEphemeral in `channel`. Raises the last SlackDeliveryError when neither took it."""
+    if response_url:
         try:
-            await slack_io.respond(http=deps.http, response_url=job.response_url, text=text)
+            await slack_io.respond(http=deps.http, response_url=response_url, text=text)
             return
         except SlackDeliveryError:
-            pass
+            if not channel:
+                raise
+    if channel:
+        await slack_io.post_ephemeral(client=deps.slack, channel=channel, user=user, text=text)
+
+
+async def _tell_user(deps: Deps, job: Job, text: str) -> None:
     try:
-        await slack_io.post_ephemeral(client=deps.slack, channel=job.channel_id, user=job.user_id, text=text)
+        await tell(deps, user=job.user_id, channel=job.channel_id, response_url=job.response_url, text=text)
     except SlackDeliveryError as exc:
         log.warning(
             "could not tell the user", extra={"event": "notice.error", "job_id": job.id, "error": repr(exc)}

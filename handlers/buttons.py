@@ -11,10 +11,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import slack_io
 from bot.commands import VideoRequest
+from bot.delivery import tell
 from bot.deps import Deps
-from bot.errors import VideobotError
+from bot.errors import SlackDeliveryError
 from bot.logs import log_event
 from bot.surfaces import (
     ACTION_EDIT,
@@ -33,13 +33,16 @@ log = logging.getLogger(__name__)
 
 async def _tell(deps: Deps, body: dict[str, Any], user: str, channel: str, text: str) -> None:
     """An ephemeral answer to the clicker, through the response_url when there is one."""
+    response_url = str(body.get("response_url") or "") or None
     try:
-        if body.get("response_url"):
-            await slack_io.respond(http=deps.http, response_url=str(body["response_url"]), text=text)
-        elif channel:
-            await slack_io.post_ephemeral(client=deps.slack, channel=channel, user=user, text=text)
-    except VideobotError as exc:
+        await tell(deps, user=user, channel=channel, response_url=response_url, text=text)
+    except SlackDeliveryError as exc:
         log.warning("click answer lost", extra={"event": "click.error", "user": user, "error": repr(exc)})
+
+
+def _same_settings(job: Job) -> VideoRequest:
+    """What `job` asked for, to ask for it again."""
+    return VideoRequest(prompt=job.prompt, duration=job.duration, aspect_ratio=job.aspect_ratio)
 
 
 async def _clicked(deps: Deps, body: dict[str, Any]) -> tuple[str, Job | None]:
@@ -61,7 +64,7 @@ async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
     if not await deps.store.claim_alert(f"click:{action}:{job.id}:{user}"):
         await _tell(deps, body, user, channel, click_taken(action))
         return
-    request = VideoRequest(prompt=job.prompt, duration=job.duration, aspect_ratio=job.aspect_ratio)
+    request = _same_settings(job)
     command = {
         "team_id": job.team_id,
         "user_id": user,
@@ -93,7 +96,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if job is None:
             await _tell(deps, body, user, str(body.get("channel", {}).get("id", "")), job_gone())
             return
-        prefill = VideoRequest(prompt=job.prompt, duration=job.duration, aspect_ratio=job.aspect_ratio)
+        prefill = _same_settings(job)
         open_form(
             deps,
             trigger_id=str(body.get("trigger_id", "")),
