@@ -116,6 +116,12 @@ async def send_commands(
         )
 
 
+async def send_plan(replicas: list[AppProcess], slack: SlackStandIn, plan: list[Order]) -> None:
+    """Send every order of `plan`, 30 ms apart, round-robin; each must be accepted."""
+    responses = await send_commands(replicas, slack, [(o.user, o.text) for o in plan], spacing_s=0.03)
+    assert all("on its way" in ack_text(r) for r in responses), [ack_text(r) for r in responses]
+
+
 async def all_jobs(store: Store, users: list[str]) -> list[Job]:
     jobs: list[Job] = []
     for user in users:
@@ -167,8 +173,7 @@ async def test_kill9_one_of_three_replicas_mid_flight(start_replicas, sim, slack
     slack.set_latency("files.completeUploadExternal", 0.5)
     replicas = await start_replicas(3)
     victim = replicas[1]
-    responses = await send_commands(replicas, slack, [(o.user, o.text) for o in plan], spacing_s=0.03)
-    assert all("on its way" in ack_text(r) for r in responses), [ack_text(r) for r in responses]
+    await send_plan(replicas, slack, plan)
 
     # Kill once every job has its gateway id (a job killed mid-create is failed by design, never
     # created twice) and the victim is in the middle of delivering one while it still polls others.
@@ -201,8 +206,7 @@ async def test_replica_frozen_past_its_lease_gives_its_jobs_up(start_replicas, s
         slack.set_latency(method, 0.3)
     replicas = await start_replicas(3)
     frozen = replicas[0]
-    responses = await send_commands(replicas, slack, [(o.user, o.text) for o in plan], spacing_s=0.03)
-    assert all("on its way" in ack_text(r) for r in responses), [ack_text(r) for r in responses]
+    await send_plan(replicas, slack, plan)
 
     def frozen_busy(jobs: list[Job]) -> bool:
         mine = [j for j in jobs if j.owner == "replica-0"]
