@@ -10,7 +10,7 @@ import time
 import aiohttp
 
 from bench.common import SECRET, AppProc, Stubs, machine, percentile, report, workdir
-from bot.slack_signing import signed_headers, slash_command_body
+from bot.sim.signing import signed_headers, slash_command_body
 
 
 async def _load(url: str, total: int, concurrency: int, prefix: str) -> list[float]:

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.server import HttpTransport
+from bot.slack.transports import HttpTransport
 
 
 async def main() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bot.slack_signing import post_signed, slash_command_body
+from bot.sim.signing import post_signed, slash_command_body
 
 BOT_TOKEN = "xoxb-bench-token"
 SECRET = "bench-signing-secret"

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.common import SECRET, AppProc, Sampler, Stubs, machine, percentile, report, workdir
-from bot.slack_signing import signed_headers, slash_command_body
+from bot.sim.signing import signed_headers, slash_command_body
 
 
 def _states(db: Path) -> dict[str, int]:

@@ -15,7 +15,7 @@ import aiohttp
 import psutil
 
 from bench.common import BOT_TOKEN, SECRET, AppProc, Sampler, Stubs, machine, report, workdir
-from bot.slack_signing import signed_headers, slash_command_body
+from bot.sim.signing import signed_headers, slash_command_body
 
 
 def _delivered(db: Path) -> int:

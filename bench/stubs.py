@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from bench.common import API_KEY, BOT_TOKEN
-from bot.simulator import Simulator
-from bot.slack_standin import SlackStandIn
+from bot.sim.gateway import Simulator
+from bot.sim.slack import SlackStandIn
 
 
 async def main(workdir: Path) -> None:

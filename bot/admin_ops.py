@@ -7,7 +7,6 @@ import io
 import time
 from dataclasses import dataclass
 
-from bot import admin_messages as words
 from bot.commands import (
     AdminCommand,
     AdminHelp,
@@ -19,6 +18,7 @@ from bot.commands import (
     ShowUsage,
 )
 from bot.money import format_usd
+from bot.ui import admin_messages as words
 from storage.api import Store
 from storage.models import Job
 

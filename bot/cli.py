@@ -30,15 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `videobot` console script."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "sim":
-            from bot.simulator import run_simulator
-
-            asyncio.run(run_simulator(args.host, args.port))
-            return 0
-        if args.command == "demo":
-            from bot.demo import run_demo
-
-            return asyncio.run(run_demo(prompt=args.prompt, out_dir=args.out))
+        if args.command in ("sim", "demo"):
+            return _run_stand_in(args)
         settings = load_settings()
         if args.command == "admin":
             from bot.admin_cli import run_admin_cli
@@ -50,6 +43,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _run_stand_in(args: argparse.Namespace) -> int:
+    """`videobot sim` and `videobot demo`: the stand-ins, which need PyAV (the `demo` extra)."""
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        print(
+            f"videobot {args.command} renders real MP4s and needs PyAV: pip install 'videobot[demo]'",
+            file=sys.stderr,
+        )
+        return 2
+    if args.command == "sim":
+        from bot.sim.gateway import run_simulator
+
+        asyncio.run(run_simulator(args.host, args.port))
+        return 0
+    from bot.sim.demo import run_demo
+
+    return asyncio.run(run_demo(prompt=args.prompt, out_dir=args.out))
 
 
 def _run(settings: Settings) -> int:

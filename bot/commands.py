@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot import admin_messages, messages
 from bot.money import MoneyError, parse_usd
 from bot.settings import Settings
+from bot.ui import admin_messages, messages
 
 MAX_PROMPT_CHARS = 2000
 

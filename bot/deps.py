@@ -13,15 +13,15 @@ import aiohttp
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.gateway import GatewayClient
-from bot.ingress import Ingress
+from bot.gateway.client import GatewayClient
 from bot.settings import Settings
-from bot.slack_io import make_web_client
+from bot.slack.api import make_web_client
+from bot.slack.ingress import Ingress
 from storage import open_store
 from storage.api import LedgerConfig, Store
 
 if TYPE_CHECKING:
-    from bot.runner import JobRunner
+    from bot.jobs.runner import JobRunner
 
 
 START_CONCURRENCY = 4

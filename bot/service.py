@@ -12,9 +12,9 @@ from contextlib import AsyncExitStack
 
 from bot.app import create_app
 from bot.deps import Deps, open_deps
-from bot.runner import JobRunner
-from bot.server import HttpTransport, SocketTransport, Transport
+from bot.jobs.runner import JobRunner
 from bot.settings import Settings
+from bot.slack.transports import HttpTransport, SocketTransport, Transport
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import admin_messages as words
-from bot import slack_io
 from bot.admin_ops import AdminResult, run_admin
 from bot.commands import Export, ParseError, parse_admin
 from bot.deps import Deps
 from bot.errors import VideobotError
 from bot.logs import log_event
+from bot.slack import api as slack_io
+from bot.ui import admin_messages as words
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands import VideoRequest
-from bot.delivery import tell
 from bot.deps import Deps
 from bot.errors import SlackDeliveryError
+from bot.jobs.delivery import tell
 from bot.logs import log_event
-from bot.surfaces import (
+from bot.ui.surfaces import (
     ACTION_EDIT,
     ACTION_REGENERATE,
     ACTION_RETRY,

@@ -8,11 +8,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import messages, slack_io
 from bot.commands import MAX_PROMPT_CHARS, VideoRequest, clean_text
 from bot.deps import Deps
 from bot.errors import VideobotError
-from bot.surfaces import (
+from bot.slack import api as slack_io
+from bot.ui import messages
+from bot.ui.surfaces import (
     FORM_ACTIONS,
     MODAL_CALLBACK,
     form_channel,

@@ -7,10 +7,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import slack_io
 from bot.deps import Deps
 from bot.errors import VideobotError
-from bot.surfaces import home_view
+from bot.slack import api as slack_io
+from bot.ui.surfaces import home_view
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from bot import messages
 from bot.commands import VideoRequest
 from bot.deps import Deps
 from bot.logs import log_event
+from bot.ui import messages
 from storage.api import NewJob, Refused
 
 log = logging.getLogger(__name__)

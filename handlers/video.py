@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import messages
 from bot.commands import ParseError, Subcommand, parse_video
 from bot.deps import Deps
+from bot.ui import messages
 from handlers.forms import open_form
 from handlers.start import start_video
 

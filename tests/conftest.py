@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from bot.service import Service
-from bot.simulator import Simulator
-from bot.slack_standin import SlackStandIn
+from bot.sim.gateway import Simulator
+from bot.sim.slack import SlackStandIn
 from tests.e2e.harness import API_KEY, APP_TOKEN, BOT_TOKEN, RunningApp, test_settings
 
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
-from bot import blocks, messages
+from bot.ui import blocks, messages
 from storage.models import JobState
 from tests.test_messages import make_job, make_status
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from bot.mp4 import mp4_info
 from bot.settings import SettingsError, load_settings
+from bot.sim.mp4 import mp4_info
 
 CLI = [sys.executable, "-m", "bot.cli"]
 

@@ -24,8 +24,8 @@ from bot.errors import (
     GatewayUnavailable,
     user_reason,
 )
-from bot.gateway import CreateRequest, GatewayClient, GatewayJob
-from bot.simulator import Simulator
+from bot.gateway.client import CreateRequest, GatewayClient, GatewayJob
+from bot.sim.gateway import Simulator
 
 KEY = "sk-test-secret-123"
 REQ = CreateRequest(model="bytedance/seedance-2.0-fast", prompt="a lake", duration=5, aspect_ratio="16:9")

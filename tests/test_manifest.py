@@ -36,7 +36,7 @@ def _code() -> str:
     texts = []
     for folder in CODE_DIRS:
         for path in (ROOT / folder).rglob("*.py"):
-            if "slack_standin" not in path.parts:
+            if "sim" not in path.parts:
                 texts.append(path.read_text())
     return "\n".join(texts)
 

@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from bot.errors import MediaDownloadError, MediaNotMp4, MediaOriginRefused, MediaTooLarge, user_reason
-from bot.media import download_result, origin_of
-from bot.mp4 import mp4_info
-from bot.simulator import Simulator
+from bot.gateway.media import download_result, origin_of
+from bot.sim.gateway import Simulator
+from bot.sim.mp4 import mp4_info
 
 BODY = {"model": "m", "prompt": "a lake", "duration": 4, "aspect_ratio": "16:9"}
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import admin_messages, messages
 from bot.settings import Settings
+from bot.ui import admin_messages, messages
 from storage.api import Refused
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 

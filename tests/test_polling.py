@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from bot.polling import (
+from bot.gateway.polling import (
     MAX_RETRY_AFTER_S,
     Backoff,
     Deadline,

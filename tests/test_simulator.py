@@ -8,8 +8,8 @@ import contextlib
 import httpx
 import pytest
 
-from bot.mp4 import count_frames, frame_size, mp4_info, render_mp4
-from bot.simulator import Simulator, run_simulator
+from bot.sim.gateway import Simulator, run_simulator
+from bot.sim.mp4 import count_frames, frame_size, mp4_info, render_mp4
 
 KEY = "sk-sim"
 BODY = {"model": "bytedance/seedance-2.0-fast", "prompt": "a lake", "duration": 5, "aspect_ratio": "16:9"}

@@ -1,4 +1,4 @@
-"""bot.slack_io against the running Slack stand-in, over real sockets."""
+"""bot.slack.api against the running Slack stand-in, over real sockets."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import tracemalloc
 import httpx
 import pytest
 
-from bot import slack_io
-from bot.slack_io import (
+from bot.sim.slack import SlackStandIn
+from bot.slack import api as slack_io
+from bot.slack.api import (
     Retry,
     SlackAuthError,
     SlackChannelNotFound,
@@ -20,7 +21,6 @@ from bot.slack_io import (
     SlackTransientError,
     make_web_client,
 )
-from bot.slack_standin import SlackStandIn
 
 
 class Sleeps:

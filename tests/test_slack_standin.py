@@ -14,8 +14,8 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_signing import interaction_body, post_signed, sign, signed_headers, slash_command_body
-from bot.slack_standin import SlackStandIn
+from bot.sim.signing import interaction_body, post_signed, sign, signed_headers, slash_command_body
+from bot.sim.slack import SlackStandIn
 
 
 @pytest.fixture
@@ -298,7 +298,7 @@ async def test_post_signed_reaches_a_server(slack):
 def _bolt_app(slack, secret="bolt-secret"):
     from slack_bolt.async_app import AsyncApp
 
-    from bot.slack_io import make_web_client
+    from bot.slack.api import make_web_client
 
     app = AsyncApp(client=make_web_client(slack.bot_token, slack.api_url), signing_secret=secret)
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 
 from bot.settings import load_settings
-from bot.surfaces import ACTION_REGENERATE, ACTION_RETRY, estimate_line, finished_actions, gauge, video_modal
+from bot.ui.surfaces import (
+    ACTION_REGENERATE,
+    ACTION_RETRY,
+    estimate_line,
+    finished_actions,
+    gauge,
+    video_modal,
+)
 from storage.models import BudgetStatus, Job, JobState, MoneyState
 
 

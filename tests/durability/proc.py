@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.simulator import Simulator
-from bot.slack_standin import SlackStandIn
+from bot.sim.gateway import Simulator
+from bot.sim.slack import SlackStandIn
 from tests.e2e.harness import API_KEY, BOT_TOKEN, SIGNING_SECRET
 
 

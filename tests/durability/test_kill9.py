@@ -12,7 +12,7 @@ import pytest
 
 from bot.deps import ledger_config
 from bot.settings import load_settings
-from bot.slack_signing import post_signed, slash_command_body
+from bot.sim.signing import post_signed, slash_command_body
 from storage import open_store
 from storage.api import Store
 from storage.models import Job, JobState, MoneyState

@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from bot.slack_signing import post_signed, slash_command_body
+from bot.sim.signing import post_signed, slash_command_body
 from tests.durability.proc import AppProcess
 from tests.e2e.harness import ALICE, API_KEY, BOT_TOKEN, CHANNEL, SIGNING_SECRET
 

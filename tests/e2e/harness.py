@@ -12,9 +12,9 @@ import httpx
 
 from bot.service import Service
 from bot.settings import Settings, load_settings
-from bot.simulator import Simulator
-from bot.slack_signing import interaction_body, post_signed, slash_command_body
-from bot.slack_standin import SlackStandIn
+from bot.sim.gateway import Simulator
+from bot.sim.signing import interaction_body, post_signed, slash_command_body
+from bot.sim.slack import SlackStandIn
 from storage.api import Store
 from storage.models import Job
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.slack_signing import FORM, post_signed, signed_headers, slash_command_body
+from bot.sim.signing import FORM, post_signed, signed_headers, slash_command_body
 from tests.e2e.harness import ALICE, CHANNEL, SIGNING_SECRET, ack_text
 
 

@@ -7,8 +7,8 @@ import asyncio
 import json
 import time
 
-from bot.slack_signing import post_signed
-from bot.surfaces import ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY, MODAL_CALLBACK
+from bot.sim.signing import post_signed
+from bot.ui.surfaces import ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY, MODAL_CALLBACK
 from storage.models import JobState
 from tests.e2e.harness import ADMIN, ALICE, BOB, CHANNEL, SIGNING_SECRET, ack_text
 

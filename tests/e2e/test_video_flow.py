@@ -6,8 +6,8 @@ import asyncio
 import hashlib
 from urllib.parse import urlsplit
 
-from bot import jobflow
-from bot.mp4 import mp4_info
+from bot.jobs import flow as jobflow
+from bot.sim.mp4 import mp4_info
 from storage.models import JobState, MoneyState
 from tests.e2e.harness import ALICE, CHANNEL, ack_text
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from bot.simulator import Simulator
-from bot.slack_signing import post_signed, slash_command_body
-from bot.slack_standin import SlackStandIn
+from bot.sim.gateway import Simulator
+from bot.sim.signing import post_signed, slash_command_body
+from bot.sim.slack import SlackStandIn
 from storage.api import Store
 from storage.models import Job, JobState, MoneyState
 from tests.durability.proc import AppProcess

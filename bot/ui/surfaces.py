@@ -20,11 +20,11 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks import context, finish, section
 from bot.commands import MAX_PROMPT_CHARS
-from bot.messages import elapsed, escape, link, per_period, shorten, utc
 from bot.money import format_usd
 from bot.settings import Settings
+from bot.ui.blocks import context, finish, section
+from bot.ui.messages import elapsed, escape, link, per_period, shorten, utc
 from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
 
 MODAL_CALLBACK = "video_modal"

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot.ingress import Ingress
+from bot.slack.ingress import Ingress
 
 log = logging.getLogger(__name__)
 

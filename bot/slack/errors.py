@@ -22,7 +22,7 @@ import httpx
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import SlackDeliveryError
-from bot.polling import parse_retry_after
+from bot.gateway.polling import parse_retry_after
 
 _TRANSIENT_CODES = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 _AUTH_CODES = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}

@@ -20,10 +20,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.slack_standin.methods import METHODS
-from bot.slack_standin.socket_hub import Ack, PayloadType, SocketHub
-from bot.slack_standin.uploads import receive_to_file
-from bot.slack_standin.workspace import (
+from bot.sim.slack.methods import METHODS
+from bot.sim.slack.socket_hub import Ack, PayloadType, SocketHub
+from bot.sim.slack.uploads import receive_to_file
+from bot.sim.slack.workspace import (
     ApiError,
     Call,
     ChannelKind,

@@ -5,7 +5,7 @@ the waiting, so one policy (`Retry`) covers 429 + Retry-After, 5xx and network e
 post something (post_message, post_ephemeral, files.completeUploadExternal) are only repeated when
 Slack certainly did not take them (429, connection refused), so nothing appears twice.
 
-Failures are raised as the `bot.slack_errors` tree (under `bot.errors.SlackDeliveryError`).
+Failures are raised as the `bot.slack.errors` tree (under `bot.errors.SlackDeliveryError`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import httpx
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.polling import retry_delay
-from bot.slack_errors import (
+from bot.gateway.polling import retry_delay
+from bot.slack.errors import (
     HttpStatusError,
     SlackAuthError,
     SlackChannelNotFound,

@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot import messages
+from bot.ui import messages
 from storage.models import BudgetStatus, Job
 
 MAX_SECTION_CHARS = 3000

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from bot import slack_io
 from bot.deps import Deps
 from bot.errors import VideobotError
 from bot.logs import log_event
-from bot.surfaces import cap_alert, user_budget_alert
+from bot.slack import api as slack_io
+from bot.ui.surfaces import cap_alert, user_budget_alert
 
 log = logging.getLogger(__name__)
 

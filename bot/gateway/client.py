@@ -30,7 +30,7 @@ from bot.errors import (
     GatewayTimeout,
     GatewayUnavailable,
 )
-from bot.polling import parse_retry_after, retry_delay
+from bot.gateway.polling import parse_retry_after, retry_delay
 
 log = logging.getLogger(__name__)
 

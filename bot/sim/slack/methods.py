@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.slack_standin.workspace import BOT_ID, BOT_USER, TEAM_ID, ApiError, Ephemeral, FileRecord, Workspace
+from bot.sim.slack.workspace import BOT_ID, BOT_USER, TEAM_ID, ApiError, Ephemeral, FileRecord, Workspace
 
 Handler = Callable[[Workspace, dict[str, Any], str, Path], dict[str, Any]]
 

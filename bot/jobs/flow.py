@@ -15,18 +15,18 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from bot import messages
-from bot.alerts import check_alerts
-from bot.blocks import status_blocks
-from bot.delivery import announce, deliver, post_failure
 from bot.deps import START_DEFER_MAX_S, Deps
 from bot.errors import GatewayBadResponse, GatewayError, MediaError, VideobotError, user_reason
-from bot.gateway import CreateRequest, GatewayJob
+from bot.gateway.client import CreateRequest, GatewayJob
+from bot.gateway.media import download_result
+from bot.gateway.polling import Backoff
+from bot.jobs.alerts import check_alerts
+from bot.jobs.delivery import announce, deliver, post_failure
+from bot.jobs.status import StatusMessage
 from bot.logs import log_event
-from bot.media import download_result
-from bot.polling import Backoff
-from bot.status import StatusMessage
-from bot.surfaces import finished_actions
+from bot.ui import messages
+from bot.ui.blocks import status_blocks
+from bot.ui.surfaces import finished_actions
 from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class JobFlow:
                 await self._upload()
 
     async def _step_aside(self) -> None:
-        """A new job lets the acks of a flood of commands go first (see bot.ingress), for at most
+        """A new job lets the acks of a flood of commands go first (see bot.slack.ingress), for at most
         START_DEFER_MAX_S after it was accepted; a resumed job starts at once."""
         if self.resumed:
             return

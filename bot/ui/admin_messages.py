@@ -1,11 +1,11 @@
-"""The words of `/video-admin` (and `videobot admin`), in the same voice as `bot.messages`. Pure."""
+"""The words of `/video-admin` (and `videobot admin`), in the same voice as `bot.ui.messages`. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.messages import escape, job_line, per_period, this_period, utc
 from bot.money import format_usd
+from bot.ui.messages import escape, job_line, per_period, this_period, utc
 from storage.api import PeriodKind
 from storage.models import BudgetStatus, Job, UserUsage, WorkspaceStatus
 

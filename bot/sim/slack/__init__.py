@@ -12,8 +12,8 @@ Channels out of the box: `C_PUBLIC` (public, bot in it), `C_OTHER` (public, bot 
 `D_USERS` (a DM between two people: `channel_not_found`). `add_channel()` makes more.
 """
 
-from bot.slack_standin.server import SlackStandIn
-from bot.slack_standin.socket_hub import Ack
-from bot.slack_standin.workspace import BOT_USER, Call, Channel, Ephemeral, FileRecord, Message
+from bot.sim.slack.server import SlackStandIn
+from bot.sim.slack.socket_hub import Ack
+from bot.sim.slack.workspace import BOT_USER, Call, Channel, Ephemeral, FileRecord, Message
 
 __all__ = ["BOT_USER", "Ack", "Call", "Channel", "Ephemeral", "FileRecord", "Message", "SlackStandIn"]

@@ -16,9 +16,9 @@ from pydantic import SecretStr
 
 from bot.service import Service
 from bot.settings import Settings, load_settings
-from bot.simulator import Simulator
-from bot.slack_signing import post_signed, slash_command_body
-from bot.slack_standin import SlackStandIn
+from bot.sim.gateway import Simulator
+from bot.sim.signing import post_signed, slash_command_body
+from bot.sim.slack import SlackStandIn
 
 DEMO_TOKEN = "xoxb-demo-token"
 DEMO_SECRET = "demo-signing-secret"

@@ -1,7 +1,7 @@
 """`videobot sim`: an AIgateway-compatible video API on aiohttp that renders real MP4s.
 
 Endpoints: `POST /v1/videos/generations`, `GET /v1/jobs/{id}`, `GET /media/{id}.mp4`, and for
-tests `POST /_sim/config` (faults, see `bot.simulator_faults`) and `GET /_sim/state`.
+tests `POST /_sim/config` (faults, see `bot.sim.gateway_faults`) and `GET /_sim/state`.
 The `/_sim` endpoints are unauthenticated: bind the simulator to loopback.
 """
 
@@ -17,8 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.mp4 import frame_size, render_mp4
-from bot.simulator_faults import (
+from bot.sim.gateway_faults import (
     NOT_MP4_BODY,
     Faults,
     SimJob,
@@ -30,6 +29,7 @@ from bot.simulator_faults import (
     prompt_overrides,
     stream_body,
 )
+from bot.sim.mp4 import frame_size, render_mp4
 
 _RATIO = re.compile(r"^[1-9]\d{0,2}:[1-9]\d{0,2}$")
 MAX_PROMPT = 4000

@@ -10,12 +10,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot import messages, slack_io
-from bot.blocks import parent_blocks
 from bot.deps import Deps
 from bot.errors import SlackDeliveryError
 from bot.logs import log_event
-from bot.slack_io import SlackChannelNotFound, SlackNotInChannel
+from bot.slack import api as slack_io
+from bot.slack.api import SlackChannelNotFound, SlackNotInChannel
+from bot.ui import messages
+from bot.ui.blocks import parent_blocks
 from storage.models import BudgetStatus, Job
 
 log = logging.getLogger(__name__)

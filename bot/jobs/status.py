@@ -6,9 +6,9 @@ import logging
 import time
 from typing import Any
 
-from bot import slack_io
 from bot.deps import Deps
 from bot.errors import VideobotError
+from bot.slack import api as slack_io
 from storage.models import Job
 
 log = logging.getLogger(__name__)

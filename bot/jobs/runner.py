@@ -15,7 +15,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot.deps import Deps
-from bot.jobflow import drive_job
+from bot.jobs.flow import drive_job
 from bot.logs import log_event
 from storage.models import Job
 
