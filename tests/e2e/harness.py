@@ -83,6 +83,7 @@ class RunningApp:
             user_id=user,
             channel_id=channel,
             response_url=response_url or self.slack.new_response_url(),
+            trigger_id=self.slack.new_trigger_id(),
         )
         return await post_signed(self.http, self.service.events_url, body, secret, timestamp=timestamp)
 

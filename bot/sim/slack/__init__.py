@@ -7,9 +7,14 @@ async with SlackStandIn() as slack:            # or: await slack.start(); ...; a
     print(slack.render_thread("C_PUBLIC", ts))
 ```
 
-Channels out of the box: `C_PUBLIC` (public, bot in it), `C_OTHER` (public, bot not in it:
-`not_in_channel` until conversations.join), `C_PRIVATE` (private, bot not in it: `channel_not_found`),
+Channels out of the box: `C_PUBLIC` (public, bot in it), `C_OTHER` (public, bot not in it: posting
+works with chat:write.public, a file share is `not_in_channel` until conversations.join), `C_PRIVATE` (private, bot not in it: `channel_not_found`),
 `D_USERS` (a DM between two people: `channel_not_found`). `add_channel()` makes more.
+
+Strict as Slack (see `limits`, `grants`): per-method tiers and chat.postMessage's per-channel pace
+with 429 + Retry-After (`calls_inside_retry_after` records any call made inside one), trigger_id
+3 s / once, response_url 5 posts / 30 min, shares listed in files.info only after processing,
+files.completeUploadExternal once per file. `SlackStandIn(tier_scale=20)` makes every limit 20× looser.
 """
 
 from bot.sim.slack.server import SlackStandIn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,7 @@ def files_info(ws: Workspace, params: dict[str, Any], base: str, upload_dir: Pat
     file_id = _required(params, "file")
     for record in ws.files:
         if record.id == file_id:
-            return {"file": record.as_api()}
+            return {"file": record.as_api(time.monotonic())}
     raise ApiError("file_not_found")
 
 

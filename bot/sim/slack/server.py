@@ -13,16 +13,19 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
+from bot.sim.slack.grants import Grants
+from bot.sim.slack.limits import RateLimits, Violation
 from bot.sim.slack.methods import METHODS
 from bot.sim.slack.socket_hub import Ack, PayloadType, SocketHub
 from bot.sim.slack.uploads import receive_to_file
+from bot.sim.slack.wire import Fault, Faulted, Throttled, drain, read_params
 from bot.sim.slack.workspace import (
     ApiError,
     Call,
@@ -37,18 +40,12 @@ UPLOAD = "upload"
 RESPONSE_URL = "response_url"
 
 
-@dataclass
-class Fault:
-    """A failure to answer the next `times` calls of a method with."""
-
-    error: str
-    retry_after: float
-    times: int
-    status: int | None
-
-
 class SlackStandIn:
-    """A local Slack Web API, Socket Mode and upload endpoint that records what the app did."""
+    """A local Slack Web API, Socket Mode and upload endpoint that records what the app did.
+
+    Strict by default, as Slack is (see `limits` and `grants`); `tier_scale` multiplies every rate
+    limit, for tests and benchmarks that must finish in minutes.
+    """
 
     def __init__(
         self,
@@ -57,10 +54,13 @@ class SlackStandIn:
         app_token: str = "xapp-standin-token",
         storage_dir: Path | None = None,
         bot_name: str = "videobot",
+        tier_scale: float = 1.0,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
         self.workspace = Workspace(bot_name)
+        self.limits = RateLimits(tier_scale=tier_scale)
+        self.grants = Grants()
         self.hub = SocketHub()
         self.faults: dict[str, list[Fault]] = {}
         self.latency: dict[str, float] = {}
@@ -141,11 +141,16 @@ class SlackStandIn:
         """Answer `method` only after `seconds`."""
         self.latency[method] = seconds
 
-    def new_response_url(self) -> str:
-        """A fresh response_url whose POSTs are recorded."""
+    def new_response_url(self, age_s: float = 0.0) -> str:
+        """A fresh response_url whose POSTs are recorded (handed out `age_s` seconds ago)."""
         url = f"{self.base_url}response/{next(self._response_ids)}"
         self._responses[url] = []
+        self.grants.issue_response_url(url, age_s)
         return url
+
+    def new_trigger_id(self, age_s: float = 0.0) -> str:
+        """A trigger_id as Slack sends with a command or click (issued `age_s` seconds ago)."""
+        return self.grants.new_trigger(age_s)
 
     # --- reading -----------------------------------------------------------------------------------------
 
@@ -169,6 +174,21 @@ class SlackStandIn:
     def render_thread(self, channel: str, ts: str) -> str:
         """The thread as text, for the demo to print."""
         return self.workspace.render_thread(channel, ts)
+
+    @property
+    def calls_inside_retry_after(self) -> list[Violation]:
+        """Calls made while a Retry-After announced for their method (or channel) was running."""
+        return self.limits.violations
+
+    @property
+    def throttled(self) -> int:
+        """How many calls were answered 429."""
+        return self.limits.throttled
+
+    @property
+    def repeated_completes(self) -> list[str]:
+        """File ids files.completeUploadExternal was called for after they were completed."""
+        return self.workspace.repeated_completes
 
     @property
     def files(self) -> list[FileRecord]:
@@ -220,17 +240,22 @@ class SlackStandIn:
             queue.pop(0)
         return fault
 
-    def _fault_response(self, fault: Fault, *, default_status: int) -> web.Response:
+    def _fault_response(self, fault: Fault, *, default_status: int, key: str) -> web.Response:
         body = {"ok": False, "error": fault.error}
         if fault.error == "ratelimited":
             seconds = float(fault.retry_after)
-            headers = {"Retry-After": str(int(seconds) if seconds.is_integer() else seconds)}
+            self.limits.announce(key, seconds)  # calls inside it are recorded, as for a real limit
+            headers = {"Retry-After": self.limits.header(seconds)}
             return web.json_response(body, status=fault.status or 429, headers=headers)
         return web.json_response(body, status=fault.status or default_status)
 
+    def _throttled_response(self, seconds: float) -> web.Response:
+        headers = {"Retry-After": self.limits.header(seconds)}
+        return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        params = await _read_params(request)
+        params = await read_params(request)
         token = params.pop("token", None)
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
@@ -244,9 +269,12 @@ class SlackStandIn:
         except ApiError as exc:
             call.error = exc.error
             return web.json_response({"ok": False, "error": exc.error})
-        except _Faulted as exc:
+        except Faulted as exc:
             call.error = exc.fault.error
-            return self._fault_response(exc.fault, default_status=200)
+            return self._fault_response(exc.fault, default_status=200, key=method)
+        except Throttled as exc:
+            call.error = "ratelimited"
+            return self._throttled_response(exc.seconds)
         return web.json_response({"ok": True} | answer)
 
     async def _dispatch(
@@ -262,16 +290,22 @@ class SlackStandIn:
             raise ApiError("not_authed")
         if token != self.bot_token:
             raise ApiError("not_allowed_token_type" if token == self.app_token else "invalid_auth")
+        channel = params.get("channel")
+        wait = self.limits.admit(method, str(channel) if channel else None)
+        if wait is not None:
+            raise Throttled(wait)
         self._check_fault(method)
         handler = METHODS.get(method)
         if handler is None:
             raise ApiError("unknown_method")
+        if method == "views.open":
+            self.grants.exchange(str(params.get("trigger_id") or ""))
         return handler(self.workspace, params, self.base_url, self.upload_dir)
 
     def _check_fault(self, method: str) -> None:
         fault = self._take_fault(method)
         if fault is not None:
-            raise _Faulted(fault)
+            raise Faulted(fault)
 
     async def _upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
@@ -280,10 +314,10 @@ class SlackStandIn:
         record = self.workspace.pending_files.get(file_id)
         fault = self._take_fault(UPLOAD)
         if fault is not None or record is None:
-            await _drain(request)
+            await drain(request)
             call.error = fault.error if fault is not None else "file_not_found"
             if fault is not None:
-                return self._fault_response(fault, default_status=500)
+                return self._fault_response(fault, default_status=500, key=UPLOAD)
             return web.Response(status=404, text="unknown upload")
         size = await receive_to_file(request, record.path)
         call.params["size"] = size
@@ -297,17 +331,18 @@ class SlackStandIn:
     async def _response(self, request: web.Request) -> web.Response:
         url = f"{self.base_url}response/{request.match_info['rid']}"
         fault = self._take_fault(RESPONSE_URL)
-        body = await _read_params(request)
+        body = await read_params(request)
         if isinstance(body.get("payload"), str):
             body = json.loads(body["payload"])
         call = Call(RESPONSE_URL, {"url": url, "body": body}, time.time())
         self.workspace.calls.append(call)
         if fault is not None:
             call.error = fault.error
-            return self._fault_response(fault, default_status=500)
-        if url not in self._responses:
-            call.error = "expired_url"
-            return web.json_response({"ok": False, "error": "expired_url"}, status=404)
+            return self._fault_response(fault, default_status=500, key=RESPONSE_URL)
+        refusal = self.grants.use_response_url(url) if url in self._responses else "expired_url"
+        if refusal is not None:
+            call.error = refusal
+            return web.json_response({"ok": False, "error": refusal}, status=404)
         self._responses[url].append(body)
         return web.json_response({"ok": True})
 
@@ -336,33 +371,3 @@ class SlackStandIn:
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.json_response(self.state(), dumps=lambda data: json.dumps(data, default=str))
-
-
-class _Faulted(Exception):
-    def __init__(self, fault: Fault) -> None:
-        super().__init__(fault.error)
-        self.fault = fault
-
-
-async def _read_params(request: web.Request) -> dict[str, Any]:
-    """Query string, then a JSON or form body on top, as slack_sdk sends either."""
-    params: dict[str, Any] = dict(request.query)
-    if request.method != "POST" or not request.can_read_body:
-        return params
-    if request.content_type == "application/json":
-        try:
-            body = await request.json()
-        except ValueError:
-            return params
-        if isinstance(body, dict):
-            params.update(body)
-    else:
-        form = await request.post()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    return params
-
-
-async def _drain(request: web.Request) -> None:
-    """Read and drop a request body so the client sees our answer rather than a broken pipe."""
-    async for _ in request.content.iter_chunked(1 << 20):
-        pass

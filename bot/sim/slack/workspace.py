@@ -67,15 +67,19 @@ class FileRecord:
     initial_comment: str | None = None
     shared: bool = False
     length: int = 0  # what files.getUploadURLExternal announced
+    # Shares are processed asynchronously: files.info lists the channel only from this moment
+    # (time.monotonic) on (https://docs.slack.dev/reference/methods/files.completeUploadExternal).
+    visible_from: float = 0.0
 
-    def as_api(self) -> dict[str, Any]:
-        """The `file` object of files.info."""
+    def as_api(self, now: float | None = None) -> dict[str, Any]:
+        """The `file` object of files.info (as of `now`: a share still processing is not listed)."""
+        listed = self.channel is not None and (now is None or now >= self.visible_from)
         return {
             "id": self.id,
             "name": self.name,
             "title": self.title or self.name,
             "size": self.size,
-            "channels": [self.channel] if self.channel else [],
+            "channels": [self.channel] if listed else [],
             "url_private": f"https://files.standin.slack/{self.id}/{self.name}",
         }
 
@@ -148,6 +152,8 @@ class Workspace:
         self.calls: list[Call] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
+        self.share_processing_s = 1.0
+        self.repeated_completes: list[str] = []  # file ids completed a second time
         self._last_ts = 0.0
         self._ids = itertools.count(1)
         self.add_channel("C_PUBLIC", "public", bot_member=True, name="general")
@@ -181,15 +187,24 @@ class Workspace:
     # --- rules -------------------------------------------------------------------------------------------
 
     def writable(self, channel_id: str) -> Channel:
-        """The channel if the bot may post in it; else Slack's refusal."""
+        """The channel if the bot may post a message in it; else Slack's refusal.
+
+        With `chat:write.public` a bot posts in any public channel without joining
+        (https://docs.slack.dev/reference/scopes/chat.write.public); a private channel or DM it is not
+        in is `channel_not_found` (https://docs.slack.dev/reference/methods/chat.postMessage).
+        """
         channel = self.channels.get(channel_id)
-        if channel is None:
+        if channel is None or (channel.kind != "public" and not channel.bot_member):
             raise ApiError("channel_not_found")
-        if channel.bot_member:
-            return channel
-        if channel.kind == "public":
+        return channel
+
+    def member_of(self, channel_id: str) -> Channel:
+        """The channel if the bot is a member; sharing a file needs membership even in a public
+        channel (`not_in_channel`), chat:write.public does not cover files."""
+        channel = self.writable(channel_id)
+        if not channel.bot_member:
             raise ApiError("not_in_channel")
-        raise ApiError("channel_not_found")
+        return channel
 
     def visible(self, channel_id: str) -> Channel:
         """The channel if the bot can see it at all."""
@@ -282,13 +297,18 @@ class Workspace:
     ) -> FileRecord:
         """files.completeUploadExternal for one file: it appears in the thread with the comment."""
         record = self.pending_files.get(file_id)
+        if record is None and any(f.id == file_id for f in self.files):
+            # The upload ticket is spent by the first completion: "Could not find the file from the
+            # upload ticket" (files.completeUploadExternal errors). Recorded: the app must not do this.
+            self.repeated_completes.append(file_id)
         if record is None or record.size < 0:
             raise ApiError("file_not_found" if record is None else "file_upload_not_complete")
         if channel_id:
-            self.writable(channel_id)
+            self.member_of(channel_id)
             self.thread_root(channel_id, thread_ts)
             record.channel, record.thread_ts, record.initial_comment = channel_id, thread_ts, comment
             record.shared = True
+            record.visible_from = time.monotonic() + self.share_processing_s
             self.post(channel_id, comment or "", thread_ts=thread_ts, file=record)
         del self.pending_files[file_id]
         self.files.append(record)
