@@ -8,8 +8,9 @@ async with SlackStandIn() as slack:            # or: await slack.start(); ...; a
 ```
 
 Channels out of the box: `C_PUBLIC` (public, bot in it), `C_OTHER` (public, bot not in it: posting
-works with chat:write.public, a file share is `not_in_channel` until conversations.join), `C_PRIVATE` (private, bot not in it: `channel_not_found`),
-`D_USERS` (a DM between two people: `channel_not_found`). `add_channel()` makes more.
+works with chat:write.public, a file share is `not_in_channel` until conversations.join),
+`C_PRIVATE` (private, bot not in it: `channel_not_found`), `D_USERS` (a DM between two people:
+`channel_not_found`). `add_channel()` makes more.
 
 Strict as Slack (see `limits`, `grants`): per-method tiers and chat.postMessage's per-channel pace
 with 429 + Retry-After (`calls_inside_retry_after` records any call made inside one), trigger_id
