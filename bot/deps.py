@@ -17,6 +17,8 @@ from bot.gateway.client import GatewayClient
 from bot.settings import Settings
 from bot.slack.api import make_web_client
 from bot.slack.ingress import Ingress
+from bot.slack.pacer import Pacer
+from bot.slack.response_urls import ResponseUrls
 from storage import open_store
 from storage.api import LedgerConfig, Store
 
@@ -52,6 +54,17 @@ class Deps:
     download_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DOWNLOAD_CONCURRENCY))
     # Slack requests being answered: a job about to start waits for a quiet moment (acks first).
     ingress: Ingress = field(default_factory=Ingress)
+    # How often each response_url was used (Slack takes 5 posts within 30 minutes).
+    response_urls: ResponseUrls = field(default_factory=ResponseUrls)
+    # Channels this process joined (or found it cannot join): conversations.join once per channel.
+    joined: set[str] = field(default_factory=set)
+
+    @property
+    def pacer(self) -> Pacer:
+        """The one Slack pacer of this process (carried by the web client)."""
+        pacer = getattr(self.slack, "pacer", None)
+        assert isinstance(pacer, Pacer), "deps.slack comes from make_web_client"
+        return pacer
 
     @property
     def owner(self) -> str:
@@ -98,7 +111,13 @@ async def open_deps(settings: Settings, *, clock: Callable[[], float] = time.tim
                 max_in_flight=GATEWAY_IN_FLIGHT,
             ),
             http=http,
-            slack=make_web_client(token, settings.slack_api_url, session=slack_http),
+            # One pacer for every Slack call of this process (jobs and handlers alike).
+            slack=make_web_client(
+                token,
+                settings.slack_api_url,
+                session=slack_http,
+                pacer=Pacer(tier_scale=settings.slack_tier_scale),
+            ),
             clock=clock,
         )
     finally:

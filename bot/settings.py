@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     )
     download_grace_s: float = Field(10.0, gt=0, validation_alias=AliasChoices("VIDEOBOT_DOWNLOAD_GRACE_S"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("VIDEOBOT_LOG_LEVEL"))
+    # Multiplies the Slack rate limits the app paces itself to: 1 is Slack's published tiers; a Slack
+    # stand-in scaled for a benchmark needs the same factor.
+    slack_tier_scale: float = Field(1.0, gt=0, validation_alias=AliasChoices("VIDEOBOT_SLACK_TIER_SCALE"))
 
     @field_validator("admins", "aspect_ratios", "media_origins", mode="before")
     @classmethod

@@ -92,15 +92,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(ACTION_EDIT)
     async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        user, job = await _clicked(deps, body)
-        if job is None:
-            await _tell(deps, body, user, str(body.get("channel", {}).get("id", "")), job_gone())
-            return
-        prefill = _same_settings(job)
+        user = str(body.get("user", {}).get("id", ""))
+
+        async def load() -> tuple[VideoRequest, str] | None:
+            _, job = await _clicked(deps, body)
+            return (_same_settings(job), job.channel_id) if job is not None else None
+
+        # The form opens first (the trigger is good for 3 s), then the job's settings fill it in.
         open_form(
             deps,
             trigger_id=str(body.get("trigger_id", "")),
             user_id=user,
-            channel_id=job.channel_id,
-            prefill=prefill,
+            channel_id=str(body.get("channel", {}).get("id", "")),
+            load=load,
         )

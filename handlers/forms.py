@@ -4,6 +4,7 @@ and its submission starting the same flow as the command."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -21,27 +22,43 @@ from bot.ui.surfaces import (
     video_modal,
 )
 from handlers.start import start_video
+from storage.models import BudgetStatus
 
 log = logging.getLogger(__name__)
 
 
 def open_form(
-    deps: Deps, *, trigger_id: str, user_id: str, channel_id: str, prefill: VideoRequest | None = None
+    deps: Deps,
+    *,
+    trigger_id: str,
+    user_id: str,
+    channel_id: str,
+    prefill: VideoRequest | None = None,
+    load: Callable[[], Awaitable[tuple[VideoRequest, str] | None]] | None = None,
 ) -> None:
-    """Open the form in an owned task: the caller acks first, views.open follows within the 3 s."""
+    """Open the form in an owned task, the caller having acked: views.open goes first, before any
+    database work (a trigger_id is good for 3 s, once), then views.update fills in the budget and
+    what `load` finds (a prefill and its channel)."""
 
-    async def _open() -> None:
-        status = await deps.store.budget_status(user_id)
-        view = video_modal(
+    def build(status: BudgetStatus | None, fill: VideoRequest | None, channel: str) -> dict[str, Any]:
+        return video_modal(
             deps.settings,
             status,
-            channel_id=channel_id,
-            prompt=prefill.prompt if prefill else "",
-            duration=prefill.duration if prefill else None,
-            ratio=prefill.aspect_ratio if prefill else None,
+            channel_id=channel,
+            prompt=fill.prompt if fill else "",
+            duration=fill.duration if fill else None,
+            ratio=fill.aspect_ratio if fill else None,
         )
+
+    async def _open() -> None:
         try:
-            await slack_io.open_view(client=deps.slack, trigger_id=trigger_id, view=view)
+            view_id = await slack_io.open_view(
+                client=deps.slack, trigger_id=trigger_id, view=build(None, prefill, channel_id)
+            )
+            loaded = await load() if load is not None else None
+            fill, channel = loaded if loaded is not None else (prefill, channel_id)
+            status = await deps.store.budget_status(user_id)
+            await slack_io.update_view(client=deps.slack, view_id=view_id, view=build(status, fill, channel))
         except VideobotError as exc:
             log.warning("form not opened", extra={"event": "form.error", "user": user_id, "error": repr(exc)})
 

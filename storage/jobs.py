@@ -158,3 +158,16 @@ class Jobs:
                 f"SELECT * FROM jobs WHERE {_UNFINISHED_SQL} ORDER BY created_at, id", *_UNFINISHED
             )
         return [job_from_row(row) for row in rows]
+
+    async def heartbeat(self, replica_id: str, ttl_s: float) -> int:
+        """Record that `replica_id` is alive; count the replicas seen within `ttl_s` (itself included)."""
+        now = self._clock()
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO replicas (id, seen_at) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+                replica_id,
+                now,
+            )
+            live = await tx.fetchval("SELECT COUNT(*) FROM replicas WHERE seen_at >= ?", now - ttl_s)
+        return max(1, int(live or 0))

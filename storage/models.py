@@ -74,6 +74,7 @@ class Job(BaseModel):
     owner: str | None = None
     lease_until: float | None = None
     origin: str = "command"  # command | regenerate | modal
+    share_sent_at: float | None = None  # files.completeUploadExternal may have been sent from then on
 
 
 class BudgetStatus(BaseModel):

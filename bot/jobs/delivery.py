@@ -1,7 +1,8 @@
 """Where a job talks to Slack: the parent message and status, the upload, the failure reply.
 
-Channels the bot cannot post in fall back as SPEC.md says: join a public channel, else the user's
-DM with the bot, and the user is told so ephemerally.
+Channels the bot cannot post in fall back as SPEC.md says: a public channel takes posts without
+joining (chat:write.public) but the bot joins before uploading, since a file share needs membership;
+a private channel or DM it is not in means the user's DM with the bot, and the user is told so.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from bot.deps import Deps
 from bot.errors import SlackDeliveryError
 from bot.logs import log_event
 from bot.slack import api as slack_io
-from bot.slack.api import SlackChannelNotFound, SlackNotInChannel
+from bot.slack.api import Priority, SlackChannelNotFound, SlackNotInChannel
 from bot.ui import messages
 from bot.ui.blocks import parent_blocks
 from storage.models import BudgetStatus, Job
 
 log = logging.getLogger(__name__)
 
-# Re-asserts this replica's lease on the job (storing the file id with it when given) and raises when
-# another replica owns the job now, so a replica that lost its lease never posts the video.
-Hold = Callable[[str | None], Awaitable[None]]
+# Re-asserts this replica's lease on the job (storing the given fields with it: the file id, when the
+# share was sent) and raises when another replica owns the job now, so a replica that lost its lease
+# never posts the video.
+Hold = Callable[..., Awaitable[None]]
+SHARE_WAIT_S = 30.0  # how long a restart waits for an interrupted share to show in files.info
 
 
 async def announce(deps: Deps, job: Job) -> Job:
@@ -69,23 +72,45 @@ async def _post_parent(deps: Deps, job: Job) -> tuple[str, str]:
     return dm, ts
 
 
-async def tell(deps: Deps, *, user: str, channel: str, response_url: str | None, text: str) -> None:
-    """A word only `user` sees: through the response_url when there is one, else (or when that
-    fails) chat.postEphemeral in `channel`. Raises the last SlackDeliveryError when neither took it."""
-    if response_url:
+async def tell(
+    deps: Deps,
+    *,
+    user: str,
+    channel: str,
+    response_url: str | None,
+    text: str,
+    issued_at: float | None = None,
+) -> None:
+    """A word only `user` sees: through the response_url while Slack still takes posts to it (5
+    within 30 minutes of `issued_at`, default now), else chat.postEphemeral in `channel`, else the
+    user's DM. Raises the last SlackDeliveryError when none took it."""
+    now = deps.clock()
+    if response_url and deps.response_urls.take(response_url, issued_at=issued_at or now, now=now):
         try:
             await slack_io.respond(http=deps.http, response_url=response_url, text=text)
             return
         except SlackDeliveryError:
-            if not channel:
-                raise
+            log.info("response_url refused a notice", extra={"event": "notice.response_url", "user": user})
     if channel:
-        await slack_io.post_ephemeral(client=deps.slack, channel=channel, user=user, text=text)
+        try:
+            await slack_io.post_ephemeral(client=deps.slack, channel=channel, user=user, text=text)
+            return
+        except (SlackChannelNotFound, SlackNotInChannel):
+            pass  # a DM between others, a private channel without the bot: the user's DM is left
+    dm = await slack_io.open_dm(client=deps.slack, user=user, priority=Priority.INTERACTIVE)
+    await slack_io.post_message(client=deps.slack, channel=dm, text=text, priority=Priority.INTERACTIVE)
 
 
 async def _tell_user(deps: Deps, job: Job, text: str) -> None:
     try:
-        await tell(deps, user=job.user_id, channel=job.channel_id, response_url=job.response_url, text=text)
+        await tell(
+            deps,
+            user=job.user_id,
+            channel=job.channel_id,
+            response_url=job.response_url,
+            text=text,
+            issued_at=job.created_at,
+        )
     except SlackDeliveryError as exc:
         log.warning(
             "could not tell the user", extra={"event": "notice.error", "job_id": job.id, "error": repr(exc)}
@@ -99,54 +124,94 @@ def _remaining_after(status: BudgetStatus, job: Job, charge: int) -> int:
     )
 
 
+async def ensure_member(deps: Deps, channel: str) -> None:
+    """Join a public channel before sharing a file there (chat:write.public posts without joining,
+    a file share does not); once per channel and process. DMs and private channels are skipped."""
+    if channel.startswith("D") or channel in deps.joined:
+        return
+    if not await slack_io.join_channel(client=deps.slack, channel=channel):
+        log_event(log, "channel.unjoinable", channel=channel)  # private, with the bot in it already
+    deps.joined.add(channel)
+
+
 async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
     """Upload the MP4 into the thread; if Slack keeps refusing, offer the result link instead.
 
     `hold` runs before every step that shows something in the thread (see `Hold`).
     """
     assert job.delivery_channel is not None and job.parent_ts is not None
-    await hold(None)
+    await hold()
     seconds = job.result_duration or job.duration
     charge = seconds * job.price_micros
     status = await deps.store.budget_status(job.user_id)
     comment = messages.delivered_comment(job, charge, _remaining_after(status, job, charge))
-    if job.file_id is not None and await _finish_earlier_upload(deps, job, job.file_id, comment):
-        return  # uploaded before a restart; never post it twice
+    if job.file_id is not None and job.share_sent_at is not None:
+        if await _finish_earlier_share(deps, job, job.file_id, comment):
+            return  # shared before a restart; never post it twice
     try:
-        await slack_io.upload_file(
-            client=deps.slack,
-            http=deps.http,
-            path=path,
-            filename=f"video-{job.id[:8]}.mp4",
-            title=messages.file_title(job),
-            channel_id=job.delivery_channel,
-            thread_ts=job.parent_ts,
-            initial_comment=comment,
-            on_file_id=hold,
-            before_share=lambda: hold(None),
-        )
+        await _upload(deps, job, path, comment, hold)
+    except SlackNotInChannel:
+        deps.joined.discard(job.delivery_channel)  # removed from the channel since: join again
+        await _upload_or_fallback(deps, job, path, comment, hold)
     except SlackDeliveryError as exc:
-        log_event(log, "job.upload_failed", job_id=job.id, user=job.user_id, error=repr(exc))
-        assert job.result_url is not None
-        await hold(None)
-        await slack_io.post_message(
-            client=deps.slack,
-            channel=job.delivery_channel,
-            thread_ts=job.parent_ts,
-            text=messages.upload_fallback(job, comment),
-        )
+        await _fallback(deps, job, comment, hold, exc)
 
 
-async def _finish_earlier_upload(deps: Deps, job: Job, file_id: str, comment: str) -> bool:
-    """After a restart mid-upload: True when the earlier file is (now) shared in the thread.
+async def _upload(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) -> None:
+    assert job.delivery_channel is not None
+    await ensure_member(deps, job.delivery_channel)
+    await slack_io.upload_file(
+        client=deps.slack,
+        http=deps.http,
+        path=path,
+        filename=f"video-{job.id[:8]}.mp4",
+        title=messages.file_title(job),
+        channel_id=job.delivery_channel,
+        thread_ts=job.parent_ts,
+        initial_comment=comment,
+        on_file_id=lambda file_id: hold(file_id=file_id, share_sent_at=None),
+        before_share=lambda: hold(share_sent_at=deps.clock()),
+    )
 
-    The share may have been sent just before the crash and land at any moment, so it is checked,
-    then completed again with the same file id (Slack shares one file once), then checked again;
-    only a file that never finished uploading is uploaded anew.
+
+async def _upload_or_fallback(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) -> None:
+    try:
+        await _upload(deps, job, path, comment, hold)
+    except SlackDeliveryError as exc:
+        await _fallback(deps, job, comment, hold, exc)
+
+
+async def _fallback(deps: Deps, job: Job, comment: str, hold: Hold, exc: SlackDeliveryError) -> None:
+    """Slack refused the file: the gateway's (temporary) link in the thread instead."""
+    assert job.delivery_channel is not None and job.result_url is not None
+    log_event(log, "job.upload_failed", job_id=job.id, user=job.user_id, error=repr(exc))
+    await hold()
+    await slack_io.post_message(
+        client=deps.slack,
+        channel=job.delivery_channel,
+        thread_ts=job.parent_ts,
+        text=messages.upload_fallback(job, comment),
+        priority=Priority.DELIVERY,
+    )
+
+
+async def _finish_earlier_share(deps: Deps, job: Job, file_id: str, comment: str) -> bool:
+    """After a restart between "share sent" and its answer: True when that share went through.
+
+    Slack processes shares asynchronously, so files.info is polled for a while rather than read
+    once. A file Slack still does not know was never completed: its ticket is unused, and completing
+    it now is the first completion, not a second. A file Slack knows but never shows in the thread
+    is not completed again (an upload ticket is completed once): a new upload follows.
     """
     assert job.delivery_channel is not None
-    if await slack_io.file_shared_in(client=deps.slack, file_id=file_id, channel=job.delivery_channel):
+    state = await slack_io.wait_for_share(
+        client=deps.slack, file_id=file_id, channel=job.delivery_channel, timeout_s=SHARE_WAIT_S
+    )
+    if state == "shared":
         return True
+    if state == "processing":
+        log_event(log, "job.share_lost", job_id=job.id, file_id=file_id)
+        return False
     try:
         await slack_io.complete_upload(
             client=deps.slack,
@@ -156,9 +221,10 @@ async def _finish_earlier_upload(deps: Deps, job: Job, file_id: str, comment: st
             thread_ts=job.parent_ts,
             initial_comment=comment,
         )
-        return True
-    except SlackDeliveryError:
-        return await slack_io.file_shared_in(client=deps.slack, file_id=file_id, channel=job.delivery_channel)
+    except SlackDeliveryError as exc:
+        log_event(log, "job.share_retry_failed", job_id=job.id, file_id=file_id, error=repr(exc))
+        return False
+    return True
 
 
 async def post_failure(deps: Deps, job: Job, status: BudgetStatus) -> None:
@@ -169,7 +235,11 @@ async def post_failure(deps: Deps, job: Job, status: BudgetStatus) -> None:
         return
     try:
         await slack_io.post_message(
-            client=deps.slack, channel=job.delivery_channel, thread_ts=job.parent_ts, text=text
+            client=deps.slack,
+            channel=job.delivery_channel,
+            thread_ts=job.parent_ts,
+            text=text,
+            priority=Priority.DELIVERY,
         )
     except SlackDeliveryError as exc:
         log.warning(

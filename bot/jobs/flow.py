@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 S = JobState
 _POLLING = (S.SUBMITTED, S.GENERATING)
 MAX_UNREADABLE_POLLS = 3  # each already retried by the gateway client
+WAITING_NOTICE_S = 3.0  # an upload that will wait longer than this for Slack says so in the status
 
 
 class JobLost(Exception):
@@ -75,6 +76,8 @@ class JobFlow:
             elif state is S.SUBMITTING:
                 await self._unsure_create()
             elif state in _POLLING:
+                if self.job.status_ts is None:
+                    await self._announce()  # at Slack's pace, while the gateway already works
                 await self._poll()
             elif state is S.DOWNLOADING:
                 await self._download()
@@ -91,6 +94,7 @@ class JobFlow:
             await self.deps.ingress.wait_quiet(left)
 
     def cleanup(self) -> None:
+        self.status.close()
         if self.file is not None:
             with contextlib.suppress(OSError):
                 self.file.unlink()
@@ -134,15 +138,15 @@ class JobFlow:
         )
         self.job = new
 
-    async def _hold(self, file_id: str | None = None) -> None:
+    async def _hold(self, **fields: Any) -> None:
         """Fence before Slack sees anything: extend our lease on this job (an owner-guarded write that
-        also stores `file_id`), or raise JobLost when another replica took the job over meanwhile."""
-        fields: dict[str, Any] = {"lease_until": self.deps.clock() + self.deps.settings.lease_s}
-        if file_id is not None:
-            fields["file_id"] = file_id
+        also stores `fields`), or raise JobLost when another replica took the job over meanwhile."""
+        fields["lease_until"] = self.deps.clock() + self.deps.settings.lease_s
         self.job = await self._store(self.job.state, **fields)
 
-    async def _fail(self, reason: str, *, expired: bool = False) -> None:
+    async def _fail(self, reason: str, *, expired: bool = False, announce: bool = True) -> None:
+        if announce and self.job.status_ts is None:
+            await self._announce()  # the failure is told in the request's thread, as any other
         await self._finish(S.EXPIRED if expired else S.FAILED, reason=reason)
         budget = await self.store.budget_status(self.job.user_id)
         await self._show_final()
@@ -152,7 +156,7 @@ class JobFlow:
         """The last edit of the status message, with the buttons for what to do next."""
         text = messages.status_text(self.job)
         await self.status.show(
-            self.job, text, force=True, blocks=status_blocks(self.job) + finished_actions(self.job)
+            self.job, text, final=True, blocks=status_blocks(self.job) + finished_actions(self.job)
         )
 
     def _past_deadline(self) -> bool:
@@ -160,12 +164,7 @@ class JobFlow:
 
     # --- steps ----------------------------------------------------------------------------------
     async def _submit(self) -> None:
-        if self.job.parent_ts is None or self.job.status_ts is None:
-            try:
-                self.job = await announce(self.deps, self.job)
-            except VideobotError as exc:
-                await self._fail(user_reason(exc))  # told through the response_url, if at all
-                return
+        """Straight to the gateway: Slack's pace never delays a generation (the thread follows)."""
         await self._move(S.SUBMITTING, attempts=self.job.attempts + 1)
         request = CreateRequest(
             model=self.job.model,
@@ -180,7 +179,17 @@ class JobFlow:
             await self._fail(user_reason(exc))
             return
         await self._move(S.SUBMITTED, gateway_job_id=answer.id)
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+
+    async def _announce(self) -> bool:
+        """The parent message and status in the channel (or the DM); False when Slack took neither
+        (the job goes on, and delivery tries again)."""
+        try:
+            self.job = await announce(self.deps, self.job)
+        except VideobotError as exc:
+            await self.store.update(self.job.id, last_error=repr(exc)[:500])
+            log_event(log, "job.announce_failed", job_id=self.job.id, user=self.job.user_id, error=repr(exc))
+            return False
+        return True
 
     async def _unsure_create(self) -> None:
         # We crashed between "about to send the create" and "the gateway gave us an id": the job may
@@ -258,7 +267,12 @@ class JobFlow:
         return True
 
     async def _upload(self) -> None:
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        if self.job.status_ts is None and not await self._announce():
+            await self._fail(messages.REASON_SLACK_UNREACHABLE, announce=False)
+            return
+        busy = self.deps.pacer.backlog_s("files.completeUploadExternal") > WAITING_NOTICE_S
+        text = messages.STATUS_WAITING_FOR_SLACK if busy else messages.status_text(self.job)
+        await self.status.show(self.job, text, force=True)
         if self.file is None and not await self._fetch():
             return
         assert self.file is not None

@@ -91,6 +91,8 @@ class JobRunner:
         settings = self._deps.settings
         store = self._deps.store
         await store.renew(self._deps.owner, settings.lease_s)
+        # Replicas share the workspace's Slack rate limits: each paces at its share of them.
+        self._deps.pacer.set_replicas(await store.heartbeat(self._deps.owner, settings.lease_s))
         started = 0
         held = await store.claim(self._deps.owner, settings.lease_s)
         for job in held:

@@ -269,6 +269,13 @@ def status_text(job: Job, now: float | None = None) -> str:
     return f":x: Failed: {reason}. Nothing was charged."
 
 
+STATUS_WAITING_FOR_SLACK = (
+    ":hourglass_flowing_sand: Your video is ready. Waiting for Slack, which limits how fast apps may "
+    "post; it will appear here shortly…"
+)
+REASON_SLACK_UNREACHABLE = "Slack did not let me post in this channel or your DM"
+
+
 def file_title(job: Job) -> str:
     """The uploaded file's title (plain text, which Slack does not parse as mrkdwn)."""
     return shorten(" ".join(job.prompt.split()), 100)

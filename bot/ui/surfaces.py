@@ -38,9 +38,12 @@ GAUGE_CELLS = 10
 # --- the /video form -----------------------------------------------------------------------------
 
 
-def estimate_line(settings: Settings, duration: int, status: BudgetStatus) -> str:
-    """The live line under the form: what this video costs and what the user has left."""
+def estimate_line(settings: Settings, duration: int, status: BudgetStatus | None) -> str:
+    """The live line under the form: what this video costs and what the user has left (None: the
+    form opened before the budget was read, which follows within a moment)."""
     estimate = duration * settings.price_micros
+    if status is None:
+        return f"Estimated cost *{format_usd(estimate)}* · checking what you have left…"
     left = status.remaining_micros
     fits = "" if estimate <= left else " :warning: more than you have left; pick a shorter video"
     return f"Estimated cost *{format_usd(estimate)}* · you have {format_usd(left)} left{fits}"
@@ -62,7 +65,7 @@ def _live_select(block_id: str, label: str, action_id: str, options: list[Option
 
 def video_modal(
     settings: Settings,
-    status: BudgetStatus,
+    status: BudgetStatus | None,
     *,
     channel_id: str,
     prompt: str = "",

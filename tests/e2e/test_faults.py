@@ -152,7 +152,7 @@ async def test_slack_rate_limits_are_waited_out(make_app, sim, slack):
 
 async def test_upload_that_keeps_failing_is_offered_as_a_link(make_app, sim, slack):
     app = await make_app()
-    slack.fail_next("upload", times=20)
+    slack.fail_next("upload", error="server_error", times=20)
     await app.command("a volcano erupting")
     await app.wait_idle(timeout=60)
     [job] = await app.jobs()

@@ -128,3 +128,20 @@ async def test_claim_skips_finished_and_null_leases_are_free(store):
     await store.update(job.id, lease_until=None)
     assert await store.claim("r3", 10) == []
     assert await store.unfinished_jobs() == []
+
+
+async def test_heartbeat_counts_live_replicas(store_factory, clock):
+    first, second = await store_factory(), await store_factory()
+    assert await first.heartbeat("r1", 30) == 1
+    assert await second.heartbeat("r2", 30) == 2
+    assert await first.heartbeat("r1", 30) == 2  # a beat again is the same replica
+    clock.advance(31)
+    # r2 stopped beating: r1 paces at the whole workspace's rate again.
+    assert await first.heartbeat("r1", 30) == 1
+
+
+async def test_share_sent_at_is_stored(store, clock):
+    job = await store.reserve(new_job(), owner="r1", lease_s=30)
+    assert job.share_sent_at is None
+    updated = await store.update(job.id, file_id="F1", share_sent_at=clock.now)
+    assert updated.file_id == "F1" and updated.share_sent_at == clock.now

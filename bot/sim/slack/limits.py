@@ -98,7 +98,10 @@ class RateLimits:
 
     def _keyed(self, method: str, channel: str | None) -> list[tuple[str, Bucket]]:
         if method == POST:
-            out = [(POST, self._bucket(POST, POST_WORKSPACE_PER_MINUTE, POST_WORKSPACE_PER_MINUTE / 10))]
+            workspace = self._bucket(
+                POST, POST_WORKSPACE_PER_MINUTE, POST_WORKSPACE_PER_MINUTE * BURST_MINUTES
+            )
+            out = [(POST, workspace)]
             if channel:
                 key = f"{POST}@{channel}"
                 out.append((key, self._bucket(key, POST_PER_CHANNEL_PER_MINUTE, POST_CHANNEL_BURST)))
