@@ -3,6 +3,7 @@ and its submission starting the same flow as the command."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,6 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.commands import MAX_PROMPT_CHARS, VideoRequest, clean_text
 from bot.deps import Deps
 from bot.errors import VideobotError
+from bot.jobs.delivery import tell
 from bot.slack import api as slack_io
 from bot.ui import messages
 from bot.ui.surfaces import (
@@ -55,12 +57,21 @@ def open_form(
             view_id = await slack_io.open_view(
                 client=deps.slack, trigger_id=trigger_id, view=build(None, prefill, channel_id)
             )
+        except VideobotError as exc:
+            # Slack refuses a late or reused trigger; it cannot be retried, but the user can try again.
+            log.warning("form not opened", extra={"event": "form.error", "user": user_id, "error": repr(exc)})
+            with contextlib.suppress(VideobotError):
+                await tell(
+                    deps, user=user_id, channel=channel_id, response_url=None, text=messages.FORM_TOO_LATE
+                )
+            return
+        try:
             loaded = await load() if load is not None else None
             fill, channel = loaded if loaded is not None else (prefill, channel_id)
             status = await deps.store.budget_status(user_id)
             await slack_io.update_view(client=deps.slack, view_id=view_id, view=build(status, fill, channel))
         except VideobotError as exc:
-            log.warning("form not opened", extra={"event": "form.error", "user": user_id, "error": repr(exc)})
+            log.warning("form not filled", extra={"event": "form.error", "user": user_id, "error": repr(exc)})
 
     deps.job_runner().spawn(_open(), name=f"form-{user_id}")
 

@@ -273,6 +273,10 @@ STATUS_WAITING_FOR_SLACK = (
     ":hourglass_flowing_sand: Your video is ready. Waiting for Slack, which limits how fast apps may "
     "post; it will appear here shortly…"
 )
+FORM_TOO_LATE = (
+    "The form could not open in time (Slack gives an app 3 seconds). Type `/video` again, "
+    "or `/video <what the video should show>` to skip the form."
+)
 REASON_SLACK_UNREACHABLE = "Slack did not let me post in this channel or your DM"
 
 

@@ -46,8 +46,15 @@ async def _wait_job(store: Store, predicate: Callable[[Job], bool], timeout: flo
     raise AssertionError(f"job never reached the expected point: {jobs[0] if jobs else None}")
 
 
-async def _crash_and_recover(tmp_path, sim, slack, store, at: Callable[[Job], bool]) -> Job:
-    """Start the app, send one /video, kill -9 it when `at(job)` holds, start it again, wait for the end."""
+def _replies(slack, job: Job) -> list[str]:
+    return [m.text for m in slack.thread(job.delivery_channel, job.parent_ts)[1:] if m.ts != job.status_ts]
+
+
+async def _crash_and_recover(
+    tmp_path, sim, slack, store, at: Callable[[Job], bool], then: Callable[[Job], bool] | None = None
+) -> Job:
+    """Start the app, send one /video, kill -9 it when `at(job)` holds, start it again, wait for the end
+    (and, with `then`, until what follows it in Slack is there: a failure reply comes at Slack's pace)."""
     db_url = f"sqlite:///{tmp_path / 'bot.db'}"
     first = AppProcess(sim=sim, slack=slack, db_url=db_url, log_path=tmp_path / "app.log")
     await first.start()
@@ -61,7 +68,10 @@ async def _crash_and_recover(tmp_path, sim, slack, store, at: Callable[[Job], bo
     second = AppProcess(sim=sim, slack=slack, db_url=db_url, log_path=tmp_path / "app.log")
     await second.start()
     try:
-        return await _wait_job(store, lambda j: j.state.finished)
+        job = await _wait_job(store, lambda j: j.state.finished)
+        if then is not None:
+            job = await _wait_job(store, then)
+        return job
     finally:
         code, _ = await second.terminate()
         assert code == 0
@@ -93,12 +103,17 @@ async def test_kill_after_accept_before_slack_heard(tmp_path, sim, slack, store)
 async def test_kill_while_the_create_is_in_flight(tmp_path, sim, slack, store):
     sim.configure(create_delay_s=3.0)  # the gateway has the job but has not answered yet
     job = await _crash_and_recover(
-        tmp_path, sim, slack, store, lambda j: j.state is JobState.SUBMITTING and sim.create_count == 1
+        tmp_path,
+        sim,
+        slack,
+        store,
+        lambda j: j.state is JobState.SUBMITTING and sim.create_count == 1,
+        then=lambda j: bool(_replies(slack, j)),
     )
     # The create may have been taken: never sent again; the user is told and not charged.
     assert job.state is JobState.FAILED and sim.create_count == 1
     assert _videos(slack, job) == []
-    replies = [m.text for m in slack.thread(job.delivery_channel, job.parent_ts)[1:] if m.ts != job.status_ts]
+    replies = _replies(slack, job)
     assert sum("nothing was charged" in r.lower() for r in replies) == 1
     await _assert_balanced(store, job)
 
@@ -128,4 +143,17 @@ async def test_kill_during_upload(tmp_path, sim, slack, store):
     )
     assert job.state is JobState.DELIVERED
     assert len(_videos(slack, job)) == 1 and sim.create_count == 1  # never posted twice
+    assert slack.repeated_completes == []
+    await _assert_balanced(store, job)
+
+
+async def test_kill_between_upload_and_share(tmp_path, sim, slack, store):
+    # The bytes are up and files.completeUploadExternal is on its way when the app dies; Slack then
+    # processes the share asynchronously. The restart waits for it in files.info: never a second share.
+    slack.set_latency("files.completeUploadExternal", 2.0)
+    job = await _crash_and_recover(tmp_path, sim, slack, store, lambda j: j.share_sent_at is not None)
+    assert job.state is JobState.DELIVERED
+    assert len(_videos(slack, job)) == 1 and sim.create_count == 1
+    assert len(slack.calls_of("files.completeUploadExternal")) == 1 and slack.repeated_completes == []
+    assert slack.calls_inside_retry_after == []
     await _assert_balanced(store, job)

@@ -75,15 +75,17 @@ class RunningApp:
         response_url: str | None = None,
         timestamp: int | None = None,
         secret: str = SIGNING_SECRET,
+        trigger_age_s: float = 0.0,
     ) -> httpx.Response:
-        """POST a signed slash command to /slack/events, as Slack does."""
+        """POST a signed slash command to /slack/events, as Slack does (its trigger_id minted by the
+        stand-in `trigger_age_s` seconds ago)."""
         body = slash_command_body(
             command=command,
             text=text,
             user_id=user,
             channel_id=channel,
             response_url=response_url or self.slack.new_response_url(),
-            trigger_id=self.slack.new_trigger_id(),
+            trigger_id=self.slack.new_trigger_id(age_s=trigger_age_s),
         )
         return await post_signed(self.http, self.service.events_url, body, secret, timestamp=timestamp)
 
