@@ -42,14 +42,15 @@ def machine() -> dict[str, Any]:
 class Stubs:
     """The gateway simulator and the Slack stand-in, in a process of their own (bench/stubs.py)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, tier_scale: float = 1.0) -> None:
         self.workdir = workdir
+        self.tier_scale = tier_scale
         self.proc: subprocess.Popen[str] | None = None
         self.info: dict[str, str] = {}
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.stubs", str(self.workdir)],
+            [sys.executable, "-m", "bench.stubs", str(self.workdir), str(self.tier_scale)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -68,6 +69,10 @@ class Stubs:
     async def sim_state(self) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=60) as http:
             return dict((await http.get(self.info["sim_origin"] + "/_sim/state")).json())
+
+    async def configure_slack(self, actions: list[dict[str, Any]]) -> None:
+        async with httpx.AsyncClient() as http:
+            (await http.post(self.info["slack_base"] + "_standin/config", json=actions)).raise_for_status()
 
     async def slack_state(self) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=60) as http:

@@ -1,4 +1,7 @@
-"""The simulator and the Slack stand-in in one process; prints their URLs as a JSON line."""
+"""The simulator and the Slack stand-in in one process; prints their URLs as a JSON line.
+
+`python -m bench.stubs WORKDIR [TIER_SCALE]`: the stand-in's rate limits scaled by TIER_SCALE (1 if
+not given, as Slack publishes them)."""
 
 from __future__ import annotations
 
@@ -12,10 +15,10 @@ from bot.sim.gateway import Simulator
 from bot.sim.slack import SlackStandIn
 
 
-async def main(workdir: Path) -> None:
+async def main(workdir: Path, tier_scale: float) -> None:
     sim = Simulator(api_key=API_KEY)
     await sim.start()
-    slack = SlackStandIn(bot_token=BOT_TOKEN, storage_dir=workdir / "uploads")
+    slack = SlackStandIn(bot_token=BOT_TOKEN, storage_dir=workdir / "uploads", tier_scale=tier_scale)
     await slack.start()
     info = {
         "sim_base": sim.base_url,
@@ -28,4 +31,4 @@ async def main(workdir: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1])))
+    asyncio.run(main(Path(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 1.0))

@@ -207,6 +207,10 @@ class SlackStandIn:
     def state(self) -> dict[str, Any]:
         """The whole recording as JSON-able data."""
         return self.workspace.state() | {
+            "throttled": self.limits.throttled,
+            "calls_inside_retry_after": [asdict(v) for v in self.limits.violations],
+            "repeated_completes": self.workspace.repeated_completes,
+            "tier_scale": self.limits.tier_scale,
             "responses": self._responses,
             "acks": [asdict(a) for a in self.hub.acks],
         }
