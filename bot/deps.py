@@ -45,7 +45,7 @@ class Deps:
     slack: AsyncWebClient
     clock: Callable[[], float] = time.time
     runner: JobRunner | None = field(default=None)
-    # How many jobs may be in their start-up burst (announce + create) at once: a flood of commands
+    # How many jobs may be in their start-up burst (the gateway create) at once: a flood of commands
     # then queues its background work here instead of starving the acks of new commands.
     start_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(START_CONCURRENCY))
     # Likewise for uploads: a wave of finished videos must not stall the polls of the others.

@@ -1,4 +1,5 @@
-"""One job's life: announce, submit, poll, download, upload, finish. Every step is persisted first.
+"""One job's life: submit, announce (at Slack's pace), poll, download, upload, finish. Every step is
+persisted first.
 
     accepted -> submitting -> submitted -> generating -> downloading -> uploading -> delivered
         \\____________\\______________\\____________\\______________\\___________-> failed | expired

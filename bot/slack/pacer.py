@@ -78,11 +78,16 @@ class _Lane:
         self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.stamp) * self.rate)
         self.stamp = now
 
-    def wait_s(self, now: float, ahead: int) -> float:
-        """Roughly how long a call with `ahead` calls before it would wait."""
+    def needed(self, priority: int) -> float:
+        """Tokens that must be in the bucket for a call of `priority` to take one: progress edits
+        leave half the burst to the calls that matter, so under load they get nothing (and drop)."""
+        return 1.0 + (self.capacity / 2 if priority >= Priority.PROGRESS else 0.0)
+
+    def wait_s(self, now: float, ahead: int, priority: int) -> float:
+        """Roughly how long a call of `priority` with `ahead` calls before it would wait."""
         self.refill(now)
         pause = max(0.0, self.paused_until - now)
-        return pause + max(0.0, (ahead + 1 - self.tokens) / self.rate)
+        return pause + max(0.0, (ahead + self.needed(priority) - self.tokens) / self.rate)
 
 
 class Pacer:
@@ -142,7 +147,7 @@ class Pacer:
         for key in self._keys(method, channel):
             lane = self._lane(key)
             ahead = sum(1 for p, _, f in lane.queue if p <= priority and not f.done())
-            waits.append(lane.wait_s(now, ahead))
+            waits.append(lane.wait_s(now, ahead, priority))
         return max(waits)
 
     async def acquire(
@@ -163,7 +168,7 @@ class Pacer:
         lane = self._lane(key)
         now = self._clock()
         lane.refill(now)
-        if not lane.queue and lane.tokens >= 1 and now >= lane.paused_until:
+        if not lane.queue and lane.tokens >= lane.needed(priority) and now >= lane.paused_until:
             lane.tokens -= 1
             return
         self.waits += 1
@@ -195,13 +200,13 @@ class Pacer:
         if now < lane.paused_until:
             self._schedule(lane, lane.paused_until - now)
             return
-        while lane.queue and lane.tokens >= 1:
+        while lane.queue and lane.tokens >= lane.needed(lane.queue[0][0]):
             _, _, future = heapq.heappop(lane.queue)
             if not future.done():
                 lane.tokens -= 1
                 future.set_result(None)
         if lane.queue:
-            self._schedule(lane, (1 - lane.tokens) / lane.rate)
+            self._schedule(lane, max(0.001, (lane.needed(lane.queue[0][0]) - lane.tokens) / lane.rate))
 
     def pause(self, method: str, channel: str | None, seconds: float) -> None:
         """Slack answered 429: nobody calls `method` (in `channel`) again before `seconds` passed."""

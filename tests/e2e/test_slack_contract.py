@@ -11,6 +11,7 @@ from bot.sim.mp4 import mp4_info
 from bot.ui.surfaces import ACTION_REGENERATE
 from storage.models import JobState
 from tests.e2e.harness import ALICE, BOB, ack_text
+from tests.e2e.test_interactive import _button_click
 
 
 async def test_video_in_a_public_channel_the_bot_has_not_joined_lands_in_its_thread(make_app, slack):
@@ -72,28 +73,6 @@ async def test_a_form_whose_trigger_expired_says_so(make_app, slack):
     assert slack.workspace.views == {}
 
 
-def _regenerate_click(job, user: str, response_url: str) -> dict:
-    return {
-        "type": "block_actions",
-        "team": {"id": "T_STANDIN"},
-        "user": {"id": user, "team_id": "T_STANDIN"},
-        "api_app_id": "A_VIDEOBOT",
-        "trigger_id": "unused",
-        "response_url": response_url,
-        "container": {"type": "message", "message_ts": job.status_ts, "channel_id": job.delivery_channel},
-        "channel": {"id": job.delivery_channel},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": ACTION_REGENERATE,
-                "block_id": "b",
-                "value": job.id,
-                "action_ts": "1",
-            }
-        ],
-    }
-
-
 async def test_response_url_is_used_five_times_then_notices_go_ephemeral(make_app, slack):
     app = await make_app()
     await app.command("a kite over a hill --duration 4")
@@ -103,7 +82,7 @@ async def test_response_url_is_used_five_times_then_notices_go_ephemeral(make_ap
     # Six clicks under one message share its response_url: one starts a video, five are told
     # "already started". Slack takes 5 posts to a response_url; the sixth answer goes another way.
     for n in range(6):
-        await app.interact(_regenerate_click(job, BOB, url))
+        await app.interact(_button_click(job, ACTION_REGENERATE, BOB, url))
         await app.wait_for(lambda n=n: len(slack.responses(url)) + len(slack.ephemerals) == n + 1)
     await app.wait_idle()
     assert len(slack.responses(url)) == 5
