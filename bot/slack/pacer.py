@@ -120,10 +120,10 @@ class Pacer:
         else:
             # "Most methods allow at least 20 requests per minute": unlisted methods are Tier 2.
             per_minute = TIER_PER_MINUTE[METHOD_TIERS.get(method, 2)]
-        rate = per_minute / 60 * RATE_MARGIN * self._scale
-        if channel:  # a channel's pace is Slack's per channel, not shared out per replica
-            return rate, POST_CHANNEL_BURST * self._scale
-        rate *= self._share
+        # Replicas share every limit, a channel's pace included (they may post in one channel).
+        rate = per_minute / 60 * RATE_MARGIN * self._scale * self._share
+        if channel:
+            return rate, max(1.0, POST_CHANNEL_BURST * self._scale * self._share)
         return rate, max(1.0, rate * BURST_S)
 
     def _keys(self, method: str, channel: str | None) -> list[str]:

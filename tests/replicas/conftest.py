@@ -8,9 +8,26 @@ import pytest
 
 from bot.deps import ledger_config
 from bot.settings import load_settings
+from bot.sim.slack import SlackStandIn
 from storage import open_store
 from storage.api import Store
+from tests.e2e.harness import APP_TOKEN, BOT_TOKEN
 from tests.storage.pg import drop_pg_database, make_pg_database
+
+# These tests are about leases, not Slack's pace: 60 jobs in one channel would take two minutes of
+# posts at Slack's real rate. The stand-in's limits are scaled (still enforced) and the replicas told.
+TIER_SCALE = 10
+
+
+@pytest.fixture
+async def slack(tmp_path) -> AsyncIterator[SlackStandIn]:
+    """The strict Slack stand-in with every rate limit scaled by TIER_SCALE."""
+    stand_in = SlackStandIn(
+        bot_token=BOT_TOKEN, app_token=APP_TOKEN, storage_dir=tmp_path / "slack-files", tier_scale=TIER_SCALE
+    )
+    await stand_in.start()
+    yield stand_in
+    await stand_in.stop()
 
 
 @pytest.fixture

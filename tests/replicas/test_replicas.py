@@ -25,6 +25,7 @@ from storage.api import Store
 from storage.models import Job, JobState, MoneyState
 from tests.durability.proc import AppProcess
 from tests.e2e.harness import CHANNEL, SIGNING_SECRET, ack_text
+from tests.replicas.conftest import TIER_SCALE
 
 PRICE = 11_000  # micro-dollars per second of seedance-2.0-fast
 LEASE_S = 2.0
@@ -73,7 +74,12 @@ async def start_replicas(
     started: list[AppProcess] = []
 
     async def factory(count: int, **env: str) -> list[AppProcess]:
-        env = {"VIDEOBOT_LEASE_S": str(LEASE_S), "VIDEOBOT_POLL_MAX_INTERVAL_S": "0.3", **env}
+        env = {
+            "VIDEOBOT_LEASE_S": str(LEASE_S),
+            "VIDEOBOT_POLL_MAX_INTERVAL_S": "0.3",
+            "VIDEOBOT_SLACK_TIER_SCALE": str(TIER_SCALE),
+            **env,
+        }
         replicas = [
             AppProcess(
                 sim=sim,
