@@ -26,13 +26,16 @@ log = logging.getLogger(__name__)
 # share was sent) and raises when another replica owns the job now, so a replica that lost its lease
 # never posts the video.
 Hold = Callable[..., Awaitable[None]]
-SHARE_WAIT_S = 30.0  # how long a restart waits for an interrupted share to show in files.info
+SHARE_WAIT_S = 10.0  # how long a restart waits for an interrupted share to show in files.info
 
 
-async def announce(deps: Deps, job: Job) -> Job:
-    """Post the parent message and the status message in its thread; store both timestamps."""
+async def announce(deps: Deps, job: Job, *, fence: Hold | None = None) -> Job:
+    """Post the parent message and the status message in its thread; store both timestamps.
+
+    `fence` runs right before each post (after any wait for Slack), so a replica that lost the job
+    while it waited never posts it a second time."""
     if job.parent_ts is None:
-        channel, ts = await _post_parent(deps, job)
+        channel, ts = await _post_parent(deps, job, fence)
         updated = await deps.store.update(job.id, delivery_channel=channel, parent_ts=ts)
         assert updated is not None
         job = updated
@@ -42,6 +45,7 @@ async def announce(deps: Deps, job: Job) -> Job:
         channel=job.delivery_channel,
         thread_ts=job.parent_ts,
         text=messages.status_text(job),
+        fence=fence,
     )
     # The permalink lets /video history and App Home link to the thread; None if Slack has none.
     link = await slack_io.permalink(client=deps.slack, channel=job.delivery_channel, ts=job.parent_ts)
@@ -50,23 +54,23 @@ async def announce(deps: Deps, job: Job) -> Job:
     return updated
 
 
-async def _post_parent(deps: Deps, job: Job) -> tuple[str, str]:
+async def _post_parent(deps: Deps, job: Job, fence: Hold | None) -> tuple[str, str]:
     text = messages.parent_text(job)
     blocks = parent_blocks(job)
     channel = job.channel_id
     try:
         return channel, await slack_io.post_message(
-            client=deps.slack, channel=channel, text=text, blocks=blocks
+            client=deps.slack, channel=channel, text=text, blocks=blocks, fence=fence
         )
     except SlackNotInChannel:
         if await slack_io.join_channel(client=deps.slack, channel=channel):
             return channel, await slack_io.post_message(
-                client=deps.slack, channel=channel, text=text, blocks=blocks
+                client=deps.slack, channel=channel, text=text, blocks=blocks, fence=fence
             )
     except SlackChannelNotFound:
         pass
     dm = await slack_io.open_dm(client=deps.slack, user=job.user_id)
-    ts = await slack_io.post_message(client=deps.slack, channel=dm, text=text, blocks=blocks)
+    ts = await slack_io.post_message(client=deps.slack, channel=dm, text=text, blocks=blocks, fence=fence)
     log_event(log, "job.dm_fallback", job_id=job.id, user=job.user_id)
     await _tell_user(deps, job, messages.DM_FALLBACK)
     return dm, ts

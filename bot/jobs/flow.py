@@ -185,7 +185,7 @@ class JobFlow:
         """The parent message and status in the channel (or the DM); False when Slack took neither
         (the job goes on, and delivery tries again)."""
         try:
-            self.job = await announce(self.deps, self.job)
+            self.job = await announce(self.deps, self.job, fence=self._hold)
         except VideobotError as exc:
             await self.store.update(self.job.id, last_error=repr(exc)[:500])
             log_event(log, "job.announce_failed", job_id=self.job.id, user=self.job.user_id, error=repr(exc))

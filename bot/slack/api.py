@@ -8,6 +8,7 @@ Failures are raised as the `bot.slack.errors` tree (under `bot.errors.SlackDeliv
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -68,9 +69,10 @@ async def post_message(
     blocks: list[dict[str, Any]] | None = None,
     thread_ts: str | None = None,
     priority: Priority = Priority.ANNOUNCE,
+    fence: Callable[[], Awaitable[None]] | None = None,
     retry: Retry = DEFAULT_RETRY,
 ) -> str:
-    """Post a message (into a thread if `thread_ts`); return its ts."""
+    """Post a message (into a thread if `thread_ts`); return its ts. `fence` runs right before."""
     response = await call(
         "chat.postMessage",
         lambda: client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts),
@@ -79,6 +81,7 @@ async def post_message(
         channel=channel,
         priority=priority,
         idempotent=False,
+        fence=fence,
     )
     return str(response["ts"])
 

@@ -98,15 +98,21 @@ async def call(
     priority: Priority = Priority.DELIVERY,
     max_wait_s: float | None = None,
     idempotent: bool = True,
+    fence: Callable[[], Awaitable[None]] | None = None,
 ) -> T:
     """Run `fn` when the pacer of `client` lets `method` go; retry what may pass, a non-idempotent
-    call only when Slack surely did not take it. Raises pacer.Dropped past `max_wait_s` of backlog."""
+    call only when Slack surely did not take it. Raises pacer.Dropped past `max_wait_s` of backlog.
+
+    `fence` is awaited after the wait for Slack, right before each attempt (a job re-asserts it is
+    still ours there: the wait may have been long); it may raise to stop."""
     pacer: Pacer | None = getattr(client, "pacer", None)
     attempt = 0
     started = time.monotonic()
     while True:
         if pacer is not None:
             await pacer.acquire(method, channel=channel, priority=priority, max_wait_s=max_wait_s)
+        if fence is not None:
+            await fence()
         try:
             return await fn()
         except _CAUGHT as exc:
