@@ -26,6 +26,7 @@ from bot.logs import log_event
 from bot.ui import messages
 from bot.ui.blocks import status_blocks
 from bot.ui.surfaces import finished_actions
+from storage.billing import billed_seconds
 from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
@@ -266,6 +267,6 @@ class JobFlow:
                 await deliver(self.deps, self.job, self.file, hold=self._hold)
         finally:
             self.cleanup()
-        await self._finish(S.DELIVERED, billed=self.job.result_duration or self.job.duration)
+        await self._finish(S.DELIVERED, billed=billed_seconds(self.job))
         await self._show_final()
         await check_alerts(self.deps, self.job.user_id)
