@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from storage.api import LedgerConfig, NewJob, RefusalReason, Refused
 from storage.billing import BILLED_SECONDS_SQL, cost_micros, job_charge
-from storage.db import Database, Row, Tx
+from storage.db import Database, Row, Tx, Writes
 from storage.jobs import JOB_COLUMNS, job_from_row
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 from storage.periods import period_key, resets_at
-from storage.sqlite import SqliteDatabase
 
 RESERVED = MoneyState.RESERVED.value
 CHARGED = MoneyState.CHARGED.value
@@ -188,25 +185,16 @@ class Ledger:
         """`reserve`, also returning the user's budget status with this reservation counted."""
         if new.duration <= 0 or new.price_micros < 0:
             raise ValueError("a job needs a positive duration and a non-negative price")
-        if isinstance(self._db, SqliteDatabase):
-            # The whole transaction in one trip to SQLite's thread: acks wait on this.
-            return await self._db.run_serialized(partial(self._reserve_sync, new, owner, lease_s))
-        async with self._db.transaction(serialize=True) as tx:
-            now = self._clock()
-            row = await self._snapshot_row(tx, new.user_id, now)
-            job, status = self._decide(row, new, now, owner, lease_s)
-            await tx.execute(_INSERT_JOB, *self._job_values(job))
-        return job, status
-
-    def _reserve_sync(
-        self, new: NewJob, owner: str, lease_s: float, conn: sqlite3.Connection
-    ) -> tuple[Job, BudgetStatus]:
-        """reserve_with_status inside an open SQLite write transaction (in its thread)."""
         now = self._clock()
-        cursor = conn.execute(_SNAPSHOT, self._snapshot_args(new.user_id, self._period(now)))
-        job, status = self._decide(dict(cursor.fetchone()), new, now, owner, lease_s)
-        conn.execute(_INSERT_JOB, self._job_values(job))
-        return job, status
+
+        def decide(row: Row) -> tuple[tuple[Job, BudgetStatus], Writes]:
+            job, status = self._decide(row, new, now, owner, lease_s)
+            return (job, status), [(_INSERT_JOB, self._job_values(job))]
+
+        # Snapshot, decision and insert in one serialized transaction (on SQLite, one trip to its
+        # thread, shared with the reservations arriving meanwhile): acks wait on this.
+        args = self._snapshot_args(new.user_id, self._period(now))
+        return await self._db.decide_and_write(_SNAPSHOT, args, decide)
 
     @staticmethod
     def _job_values(job: Job) -> list[Any]:
