@@ -39,8 +39,7 @@ class Service:
         deps = await self._stack.enter_async_context(open_deps(self.settings, clock=self._clock))
         self.deps = deps
         self.runner = JobRunner(deps)
-        deps.runner = self.runner
-        app = create_app(deps)
+        app = create_app(deps, self.runner)
         if self.settings.effective_mode == "socket":
             assert self.settings.slack_app_token is not None
             token = self.settings.slack_app_token.get_secret_value()
