@@ -2,7 +2,7 @@
 
 ```
 VideobotError
-├── GatewayError                 the AIgateway API (status, retryable, retry_after, maybe_created)
+├── GatewayError                 the AIgateway API (status, retryable, retry_after)
 │   ├── GatewayAuthError         401 authentication_error
 │   ├── GatewayCreditsError      402 insufficient_credits
 │   ├── GatewayNotFound          404 not_found
@@ -42,7 +42,6 @@ class GatewayError(VideobotError):
         status: int | None = None,
         retryable: bool | None = None,
         retry_after: float | None = None,
-        maybe_created: bool = False,
         error_type: str | None = None,
     ) -> None:
         super().__init__(message)
@@ -50,8 +49,6 @@ class GatewayError(VideobotError):
         self.status = status
         self.retryable = self.default_retryable if retryable is None else retryable
         self.retry_after = retry_after
-        # True when a create request may have reached the gateway: resending could pay twice.
-        self.maybe_created = maybe_created
         self.error_type = error_type
 
 

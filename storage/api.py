@@ -65,26 +65,15 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
     # --- ledger -----------------------------------------------------------------
-    async def reserve(self, new: NewJob, *, owner: str, lease_s: float) -> Job:
-        """Atomically check frozen / in-flight / budget / cap and store the job with its reservation.
+    async def reserve_with_status(
+        self, new: NewJob, *, owner: str, lease_s: float
+    ) -> tuple[Job, BudgetStatus]:
+        """Atomically check frozen / in-flight / budget / cap and store the job with its reservation;
+        returns it with the user's budget status, this reservation counted.
 
         Raises Refused (nothing stored) when it does not fit. The job starts ACCEPTED, money RESERVED,
         owned by `owner` with a lease of `lease_s` seconds, deadline = now + job_timeout_s.
         """
-        ...
-
-    async def reserve_with_status(
-        self, new: NewJob, *, owner: str, lease_s: float
-    ) -> tuple[Job, BudgetStatus]:
-        """`reserve`, also returning the user's budget status with this reservation counted."""
-        ...
-
-    async def settle(self, job_id: str, billed_seconds: int) -> bool:
-        """Turn the reservation into a charge of billed_seconds x price; True only the first time."""
-        ...
-
-    async def release(self, job_id: str) -> bool:
-        """Release the reservation, nothing charged; True only the first time."""
         ...
 
     async def budget_status(self, user_id: str) -> BudgetStatus: ...
@@ -119,10 +108,6 @@ class Store(Protocol):
 
     async def claim_alert(self, key: str) -> bool:
         """Record that alert `key` was sent this period; True only the first time."""
-        ...
-
-    async def audit(self) -> list[str]:
-        """Ledger inconsistencies in words; empty when every micro-dollar balances."""
         ...
 
     # --- jobs -------------------------------------------------------------------
@@ -175,5 +160,3 @@ class Store(Protocol):
     async def taken_by_others(self, owner: str) -> set[str]:
         """Ids of unfinished jobs another replica owns."""
         ...
-
-    async def unfinished_jobs(self) -> list[Job]: ...
