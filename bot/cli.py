@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from bot.logs import setup_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, load_settings
+from storage.errors import SettingsError
 
 
 def _parser() -> argparse.ArgumentParser:

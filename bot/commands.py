@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.money import MoneyError, parse_usd
+from bot.money import parse_usd
 from bot.settings import Settings
 from bot.ui import admin_messages, messages
+from storage.errors import MoneyError
 
 MAX_PROMPT_CHARS = 2000
 

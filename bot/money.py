@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from storage.errors import MoneyError
+
 MICROS_PER_USD = 1_000_000
-
-
-class MoneyError(ValueError):
-    """An amount that cannot be read as dollars."""
 
 
 def parse_usd(text: str) -> int:

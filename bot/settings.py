@@ -9,14 +9,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.money import MoneyError, parse_usd
+from bot.money import parse_usd
+from storage.errors import MoneyError, SettingsError
 
 _ORIGIN = re.compile(r"^(https?)://([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\])(:\d{1,5})?$")
 _RATIO = re.compile(r"^([1-9]\d{0,2}):([1-9]\d{0,2})$")
-
-
-class SettingsError(Exception):
-    """A missing or malformed setting; its message is one line naming the variable."""
 
 
 def _env(name: str) -> Any:

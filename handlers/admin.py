@@ -13,11 +13,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.admin_ops import run_admin
 from bot.commands import Export, ParseError, parse_admin
 from bot.deps import Deps
-from bot.errors import VideobotError
 from bot.jobs.runner import JobRunner
 from bot.logs import log_event
 from bot.slack import api as slack_io
 from bot.ui import admin_messages as words
+from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands import VideoRequest
 from bot.deps import Deps
-from bot.errors import SlackDeliveryError
 from bot.jobs.delivery import tell
 from bot.jobs.runner import JobRunner
 from bot.logs import log_event
@@ -27,6 +26,7 @@ from bot.ui.surfaces import (
 )
 from handlers.forms import open_form
 from handlers.start import StartRequest, start_video
+from storage.errors import SlackDeliveryError
 from storage.models import Job
 
 log = logging.getLogger(__name__)

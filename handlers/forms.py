@@ -10,7 +10,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands import MAX_PROMPT_CHARS, VideoRequest, clean_text
 from bot.deps import Deps
-from bot.errors import VideobotError
 from bot.jobs.runner import JobRunner
 from bot.slack import api as slack_io
 from bot.ui import messages
@@ -22,6 +21,7 @@ from bot.ui.surfaces import (
     video_modal,
 )
 from handlers.start import StartRequest, start_video
+from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from bot.errors import VideobotError
 from bot.jobs.runner import JobRunner
 from bot.slack import api as slack_io
 from bot.ui.surfaces import home_view
+from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.logs import log_event
 from bot.ui import messages
-from storage.api import NewJob, Refused
+from storage.api import NewJob
+from storage.errors import Refused
 
 log = logging.getLogger(__name__)
 

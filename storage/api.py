@@ -12,7 +12,6 @@ from typing import Any, Literal, Protocol
 from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
 
 PeriodKind = Literal["day", "week", "month", "total"]
-RefusalReason = Literal["frozen", "inflight", "budget", "cap"]
 
 
 @dataclass(frozen=True)
@@ -41,19 +40,6 @@ class NewJob:
     price_micros: int
     response_url: str | None = None
     origin: str = "command"
-
-
-class Refused(Exception):
-    """A reservation that did not fit; nothing was stored."""
-
-    def __init__(
-        self, reason: RefusalReason, status: BudgetStatus, workspace: WorkspaceStatus, estimate_micros: int
-    ) -> None:
-        super().__init__(reason)
-        self.reason: RefusalReason = reason
-        self.status = status
-        self.workspace = workspace
-        self.estimate_micros = estimate_micros
 
 
 class Store(Protocol):

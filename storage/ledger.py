@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from storage.api import LedgerConfig, NewJob, RefusalReason, Refused
+from storage.api import LedgerConfig, NewJob
 from storage.billing import BILLED_SECONDS_SQL, cost_micros
 from storage.db import Database, Row, Tx, Writes
+from storage.errors import RefusalReason, Refused
 from storage.jobs import JOB_COLUMNS, job_from_row
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 from storage.periods import period_key, resets_at

@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import load_settings
 from bot.sim.mp4 import mp4_info
+from storage.errors import SettingsError
 
 CLI = [sys.executable, "-m", "bot.cli"]
 

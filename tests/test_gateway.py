@@ -11,7 +11,10 @@ from email.utils import formatdate
 import httpx
 import pytest
 
-from bot.errors import (
+from bot.gateway.client import CreateRequest, GatewayClient, GatewayJob
+from bot.sim.gateway import Simulator
+from bot.ui.words.reasons import user_reason
+from storage.errors import (
     GatewayAuthError,
     GatewayBadResponse,
     GatewayConnectError,
@@ -22,10 +25,7 @@ from bot.errors import (
     GatewayServerError,
     GatewayTimeout,
     GatewayUnavailable,
-    user_reason,
 )
-from bot.gateway.client import CreateRequest, GatewayClient, GatewayJob
-from bot.sim.gateway import Simulator
 
 KEY = "sk-test-secret-123"
 REQ = CreateRequest(model="bytedance/seedance-2.0-fast", prompt="a lake", duration=5, aspect_ratio="16:9")

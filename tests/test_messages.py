@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from bot.settings import Settings
 from bot.ui import admin_messages, messages
-from storage.api import Refused
+from bot.ui.words import reasons
+from storage.errors import Refused
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
@@ -174,7 +175,7 @@ def test_finished_status_texts():
     text = messages.status_text(failed)
     assert "bad &lt;!here&gt; &amp; worse" in text and "Nothing was charged" in text
     assert "Given up" in messages.status_text(
-        make_job(state=JobState.EXPIRED, failure_reason=messages.REASON_TIMEOUT)
+        make_job(state=JobState.EXPIRED, failure_reason=reasons.REASON_TIMEOUT)
     )
 
 
@@ -191,7 +192,7 @@ def test_upload_fallback_links_the_result():
 
 
 def test_failure_reply_escapes_reason_and_says_nothing_charged():
-    job = make_job(state=JobState.FAILED, failure_reason=messages.reason_gateway_failed("<!channel> boom"))
+    job = make_job(state=JobState.FAILED, failure_reason=reasons.reason_gateway_failed("<!channel> boom"))
     text = messages.failure_reply(job, make_status())
     assert "<!channel>" not in text and "&lt;!channel&gt; boom" in text
     assert "Nothing was charged" in text and "$3.695 left" in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+_NOT_SHIPPED = (".git", ".venv", "build", "*.egg-info", "__pycache__", "*_cache", ".hypothesis", "*.db*")
 
 # Runs the console script's code with `av` and `bot.sim` made impossible to import, and records which
 # of our modules were loaded (to prove the start-up really went through the product).
@@ -46,8 +48,11 @@ runpy.run_module("bot.cli", run_name="__main__")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built from this tree, unpacked as pip would install it (pure Python: files only)."""
     where = tmp_path_factory.mktemp("wheel")
+    # Built from a copy, so no leftover build/ folder of the working tree can slip into the wheel.
+    source = where / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*_NOT_SHIPPED))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(where), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(where), str(source)],
         check=True,
         capture_output=True,
         timeout=300,

@@ -18,7 +18,8 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.errors import (
+from bot.gateway.polling import parse_retry_after, retry_delay
+from storage.errors import (
     GatewayAuthError,
     GatewayBadResponse,
     GatewayConnectError,
@@ -30,7 +31,6 @@ from bot.errors import (
     GatewayTimeout,
     GatewayUnavailable,
 )
-from bot.gateway.polling import parse_retry_after, retry_delay
 
 log = logging.getLogger(__name__)
 

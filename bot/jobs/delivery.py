@@ -11,13 +11,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.deps import Deps
-from bot.errors import SlackDeliveryError
 from bot.logs import log_event
 from bot.slack import api as slack_io
-from bot.slack.api import SlackChannelNotFound, SlackNotInChannel
 from bot.ui import messages
 from bot.ui.blocks import parent_blocks
 from storage.billing import job_charge, remaining_after_charge
+from storage.errors import SlackChannelNotFound, SlackDeliveryError, SlackNotInChannel
 from storage.models import BudgetStatus, Job
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.deps import START_DEFER_MAX_S, Deps
-from bot.errors import GatewayBadResponse, GatewayError, MediaError, VideobotError, user_reason
 from bot.gateway.client import CreateRequest, GatewayJob
 from bot.gateway.media import download_result
 from bot.gateway.polling import Backoff
@@ -26,7 +25,10 @@ from bot.logs import log_event
 from bot.ui import messages
 from bot.ui.blocks import status_blocks
 from bot.ui.surfaces import finished_actions
+from bot.ui.words import reasons
+from bot.ui.words.reasons import user_reason
 from storage.billing import billed_seconds
+from storage.errors import GatewayBadResponse, GatewayError, JobLost, MediaError, VideobotError
 from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
@@ -34,10 +36,6 @@ log = logging.getLogger(__name__)
 S = JobState
 _POLLING = (S.SUBMITTED, S.GENERATING)
 MAX_UNREADABLE_POLLS = 3  # each already retried by the gateway client
-
-
-class JobLost(Exception):
-    """Another replica owns the job now, or it finished elsewhere; stop quietly."""
 
 
 async def drive_job(deps: Deps, job: Job) -> None:
@@ -185,7 +183,7 @@ class JobFlow:
     async def _unsure_create(self) -> None:
         # We crashed between "about to send the create" and "the gateway gave us an id": the job may
         # exist at the gateway, but sending the create again could start a second paid job.
-        await self._fail(messages.REASON_UNSURE_CREATE)
+        await self._fail(reasons.REASON_UNSURE_CREATE)
 
     async def _poll(self) -> None:
         assert self.job.gateway_job_id is not None
@@ -195,7 +193,7 @@ class JobFlow:
         unreadable = 0
         while self.job.state in _POLLING:
             if self._past_deadline():
-                await self._fail(messages.REASON_TIMEOUT, expired=True)
+                await self._fail(reasons.REASON_TIMEOUT, expired=True)
                 return
             await asyncio.sleep(backoff.next_delay())
             try:
@@ -223,7 +221,7 @@ class JobFlow:
             )
         elif answer.status == "failed":
             detail = answer.error.message if answer.error is not None else None
-            await self._fail(messages.reason_gateway_failed(detail))
+            await self._fail(reasons.reason_gateway_failed(detail))
         elif answer.status == "processing" and self.job.state is S.SUBMITTED:
             await self._move(S.GENERATING)
         if self.job.state in _POLLING:

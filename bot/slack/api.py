@@ -5,7 +5,7 @@ the waiting, so one policy (`Retry`) covers 429 + Retry-After, 5xx and network e
 post something (post_message, post_ephemeral, files.completeUploadExternal) are only repeated when
 Slack certainly did not take them (429, connection refused), so nothing appears twice.
 
-Failures are raised as the `bot.slack.errors` tree (under `bot.errors.SlackDeliveryError`).
+Failures are raised as the Slack branch of the tree in `storage.errors` (`SlackIOError` and below).
 """
 
 from __future__ import annotations
@@ -23,28 +23,18 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.gateway.polling import retry_delay
-from bot.slack.errors import (
+from bot.slack.errors import classify
+from storage.errors import (
     HttpStatusError,
-    SlackAuthError,
-    SlackChannelNotFound,
     SlackIOError,
-    SlackNotInChannel,
     SlackPermanentError,
     SlackRateLimited,
     SlackTransientError,
-    classify,
 )
 
 __all__ = [
     "DEFAULT_RETRY",
     "Retry",
-    "SlackAuthError",
-    "SlackChannelNotFound",
-    "SlackIOError",
-    "SlackNotInChannel",
-    "SlackPermanentError",
-    "SlackRateLimited",
-    "SlackTransientError",
     "file_shared_in",
     "join_channel",
     "make_web_client",

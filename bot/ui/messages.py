@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 
 from bot.money import format_usd
 from bot.settings import Settings
-from storage.api import PeriodKind, Refused
+from storage.api import PeriodKind
 from storage.billing import billed_seconds, cost_micros
+from storage.errors import Refused
 from storage.models import BudgetStatus, Job, JobState
 
 S = JobState
@@ -234,20 +235,6 @@ def parent_details(job: Job) -> str:
 def parent_text(job: Job) -> str:
     """The parent message as plain mrkdwn (notification and fallback text)."""
     return f"{parent_header(job)}\n{quote(job.prompt)}\n{parent_details(job)}"
-
-
-REASON_UNSURE_CREATE = (
-    "we lost track of the request while sending it, and sending it again could pay for a second video"
-)
-REASON_TIMEOUT = "the video took too long and was given up"
-
-
-def reason_gateway_failed(detail: str | None) -> str:
-    """The reason stored when the gateway says the job failed (escaped where it is shown)."""
-    detail = shorten(" ".join((detail or "").split()), 200)
-    return (
-        f"the video service could not make it ({detail})" if detail else "the video service could not make it"
-    )
 
 
 def status_text(job: Job, now: float | None = None) -> str:

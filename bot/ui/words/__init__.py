@@ -1,0 +1,1 @@
+"""Every sentence a user reads, one module per surface, in one voice."""
