@@ -16,7 +16,7 @@ from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.logs import log_event
 from bot.slack import api as slack_io
-from bot.ui import admin_messages as words
+from bot.ui.words import admin as words
 from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)

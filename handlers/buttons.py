@@ -16,14 +16,8 @@ from bot.deps import Deps
 from bot.jobs.delivery import tell
 from bot.jobs.runner import JobRunner
 from bot.logs import log_event
-from bot.ui.surfaces import (
-    ACTION_EDIT,
-    ACTION_REGENERATE,
-    ACTION_RETRY,
-    click_taken,
-    job_gone,
-    only_owner_may_retry,
-)
+from bot.ui.blocks.thread import ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY
+from bot.ui.words.thread import click_taken, job_gone, only_owner_may_retry
 from handlers.forms import open_form
 from handlers.start import StartRequest, start_video
 from storage.errors import SlackDeliveryError
@@ -63,7 +57,7 @@ async def _rerun(deps: Deps, runner: JobRunner, body: dict[str, Any], action: st
         return
     # Recorded first, atomically: the second of two quick clicks finds the key taken.
     if not await deps.store.claim_alert(f"click:{action}:{job.id}:{user}"):
-        await _tell(deps, body, user, channel, click_taken(action))
+        await _tell(deps, body, user, channel, click_taken(retry=action == ACTION_RETRY))
         return
     request = StartRequest(
         video=_same_settings(job),

@@ -12,14 +12,8 @@ from bot.commands import MAX_PROMPT_CHARS, VideoRequest, clean_text
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.slack import api as slack_io
-from bot.ui import messages
-from bot.ui.surfaces import (
-    FORM_ACTIONS,
-    MODAL_CALLBACK,
-    form_channel,
-    form_values,
-    video_modal,
-)
+from bot.ui.blocks.form import FORM_ACTIONS, MODAL_CALLBACK, form_channel, form_values, video_modal
+from bot.ui.words import video as words
 from handlers.start import StartRequest, start_video
 from storage.errors import VideobotError
 
@@ -92,12 +86,12 @@ def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
         prompt = " ".join(clean_text(prompt).split())
         settings = deps.settings
         if not prompt:
-            await ack(response_action="errors", errors={"prompt": messages.err_empty_prompt()})
+            await ack(response_action="errors", errors={"prompt": words.err_empty_prompt()})
             return
         if len(prompt) > MAX_PROMPT_CHARS:
             await ack(
                 response_action="errors",
-                errors={"prompt": messages.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS)},
+                errors={"prompt": words.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS)},
             )
             return
         request = VideoRequest(

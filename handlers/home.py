@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.slack import api as slack_io
-from bot.ui.surfaces import home_view
+from bot.ui.blocks.home import home_view
 from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from bot.commands import VideoRequest
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.logs import log_event
-from bot.ui import messages
+from bot.ui.words import video as words
 from storage.api import NewJob
 from storage.errors import Refused
 
@@ -61,7 +61,7 @@ async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> Start
         )
     except Refused as refused:
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
-        return StartAnswer(messages.refusal(refused, deps.settings), refused=True)
+        return StartAnswer(words.refusal(refused, deps.settings), refused=True)
     log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
     runner.start(job)
-    return StartAnswer(messages.accepted(job, status), refused=False)
+    return StartAnswer(words.accepted(job, status), refused=False)

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.commands import ParseError, Subcommand, parse_video
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
-from bot.ui import messages
+from bot.ui.words import video as words
 from handlers.forms import open_form
 from handlers.start import StartRequest, start_video
 
@@ -53,8 +53,8 @@ async def answer_video(deps: Deps, runner: JobRunner, command: dict[str, Any]) -
 
 async def _subcommand(deps: Deps, sub: Subcommand, user_id: str) -> str:
     if sub.name == "help":
-        return messages.video_help(deps.settings)
+        return words.video_help(deps.settings)
     if sub.name == "budget":
-        return messages.budget_answer(await deps.store.budget_status(user_id))
+        return words.budget_answer(await deps.store.budget_status(user_id))
     jobs = await deps.store.user_jobs(user_id, 10)
-    return messages.history_answer(jobs)
+    return words.history_answer(jobs)

@@ -22,10 +22,9 @@ from bot.jobs.alerts import check_alerts
 from bot.jobs.delivery import announce, deliver, post_failure
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
-from bot.ui import messages
-from bot.ui.blocks import status_blocks
-from bot.ui.surfaces import finished_actions
+from bot.ui.blocks.thread import finished_actions, status_blocks
 from bot.ui.words import reasons
+from bot.ui.words import thread as words
 from bot.ui.words.reasons import user_reason
 from storage.billing import billed_seconds
 from storage.errors import GatewayBadResponse, GatewayError, JobLost, MediaError, VideobotError
@@ -148,7 +147,7 @@ class JobFlow:
 
     async def _show_final(self) -> None:
         """The last edit of the status message, with the buttons for what to do next."""
-        text = messages.status_text(self.job)
+        text = words.status_text(self.job)
         await self.status.show(
             self.job, text, force=True, blocks=status_blocks(self.job) + finished_actions(self.job)
         )
@@ -178,7 +177,7 @@ class JobFlow:
             await self._fail(user_reason(exc))
             return
         await self._move(S.SUBMITTED, gateway_job_id=answer.id)
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        await self.status.show(self.job, words.status_text(self.job), force=True)
 
     async def _unsure_create(self) -> None:
         # We crashed between "about to send the create" and "the gateway gave us an id": the job may
@@ -225,7 +224,7 @@ class JobFlow:
         elif answer.status == "processing" and self.job.state is S.SUBMITTED:
             await self._move(S.GENERATING)
         if self.job.state in _POLLING:
-            await self.status.show(self.job, messages.status_text(self.job, now=self.deps.clock()))
+            await self.status.show(self.job, words.status_text(self.job, now=self.deps.clock()))
 
     async def _download(self) -> None:
         # No status edit here: the download starts the moment the job is seen completed, and the
@@ -256,7 +255,7 @@ class JobFlow:
         return True
 
     async def _upload(self) -> None:
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        await self.status.show(self.job, words.status_text(self.job), force=True)
         if self.file is None and not await self._fetch():
             return
         assert self.file is not None

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from bot.ui.messages import shorten
+from bot.ui.words.format import shorten
 from storage.errors import (
     GatewayAuthError,
     GatewayBadResponse,
