@@ -5,29 +5,13 @@
 from __future__ import annotations
 
 from bot.ui.words.format import shorten
-from storage.errors import (
-    GatewayAuthError,
-    GatewayBadResponse,
-    GatewayConnectError,
-    GatewayCreditsError,
-    GatewayError,
-    GatewayNotFound,
-    GatewayRateLimited,
-    GatewayServerError,
-    GatewayTimeout,
-    GatewayUnavailable,
-    MediaDownloadError,
-    MediaError,
-    MediaNotMp4,
-    MediaOriginRefused,
-    MediaTooLarge,
-    SlackDeliveryError,
-)
+from storage import errors as e
 
 REASON_UNSURE_CREATE = (
     "we lost track of the request while sending it, and sending it again could pay for a second video"
 )
 REASON_TIMEOUT = "the video took too long and was given up"
+REASON_UNKNOWN = "something went wrong on our side"
 
 
 def reason_gateway_failed(detail: str | None) -> str:
@@ -38,23 +22,23 @@ def reason_gateway_failed(detail: str | None) -> str:
     )
 
 
-_GATEWAY_REASONS: dict[type[GatewayError], str] = {
-    GatewayAuthError: "the video service refused our credentials; an admin needs to check the API key",
-    GatewayCreditsError: "the video service refused the request (billing); an admin needs to add credits",
-    GatewayNotFound: "the video service lost track of the job",
-    GatewayRateLimited: "the video service is busy; try again in a few minutes",
-    GatewayServerError: "the video service had an internal error; try again in a few minutes",
-    GatewayUnavailable: "the video service is temporarily unavailable; try again in a few minutes",
-    GatewayTimeout: "the video service did not answer in time; try again in a few minutes",
-    GatewayConnectError: "the video service could not be reached; try again in a few minutes",
-    GatewayBadResponse: "the video service sent an answer we could not read",
+_GATEWAY_REASONS: dict[type[e.GatewayError], str] = {
+    e.GatewayAuthError: "the video service refused our credentials; an admin needs to check the API key",
+    e.GatewayCreditsError: "the video service refused the request (billing); an admin needs to add credits",
+    e.GatewayNotFound: "the video service lost track of the job",
+    e.GatewayRateLimited: "the video service is busy; try again in a few minutes",
+    e.GatewayServerError: "the video service had an internal error; try again in a few minutes",
+    e.GatewayUnavailable: "the video service is temporarily unavailable; try again in a few minutes",
+    e.GatewayTimeout: "the video service did not answer in time; try again in a few minutes",
+    e.GatewayConnectError: "the video service could not be reached; try again in a few minutes",
+    e.GatewayBadResponse: "the video service sent an answer we could not read",
 }
 
-_MEDIA_REASONS: dict[type[MediaError], str] = {
-    MediaOriginRefused: "the result came from a place we do not download from",
-    MediaTooLarge: "the result was larger than the size limit",
-    MediaNotMp4: "the result was not a valid MP4",
-    MediaDownloadError: "the result could not be downloaded",
+_MEDIA_REASONS: dict[type[e.MediaError], str] = {
+    e.MediaOriginRefused: "the result came from a place we do not download from",
+    e.MediaTooLarge: "the result was larger than the size limit",
+    e.MediaNotMp4: "the result was not a valid MP4",
+    e.MediaDownloadError: "the result could not be downloaded",
 }
 
 
@@ -65,12 +49,12 @@ def user_reason(exc: BaseException) -> str:
             return _GATEWAY_REASONS[cls]
         if cls in _MEDIA_REASONS:
             return _MEDIA_REASONS[cls]
-    if isinstance(exc, GatewayError):
+    if isinstance(exc, e.GatewayError):
         return "the video service failed"
-    if isinstance(exc, MediaError):
+    if isinstance(exc, e.MediaError):
         return "the result could not be fetched"
-    if isinstance(exc, SlackDeliveryError):
+    if isinstance(exc, e.SlackDeliveryError):
         return "the video could not be delivered into Slack"
     if isinstance(exc, TimeoutError):
         return REASON_TIMEOUT
-    return "something went wrong on our side"
+    return REASON_UNKNOWN

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.money import format_usd
 from bot.ui.words.format import elapsed, escape, link, mention, quote, secs, shorten, this_period
+from bot.ui.words.reasons import REASON_UNKNOWN
 from storage.billing import billed_seconds
 from storage.models import BudgetStatus, Job, JobState
 
@@ -49,7 +50,7 @@ def status_text(job: Job, now: float | None = None) -> str:
     if state is S.DELIVERED:
         seconds = secs(billed_seconds(job))
         return f":white_check_mark: Delivered: {seconds}, cost {format_usd(job.charged_micros)}."
-    reason = escape(job.failure_reason or "something went wrong on our side")
+    reason = escape(job.failure_reason or REASON_UNKNOWN)
     if state is S.EXPIRED:
         return f":hourglass: Given up: {reason}. Nothing was charged."
     return f":x: Failed: {reason}. Nothing was charged."
@@ -78,7 +79,7 @@ def upload_fallback(job: Job, comment: str) -> str:
 
 def failure_reply(job: Job, status: BudgetStatus) -> str:
     """The thread reply when a job failed or was given up."""
-    reason = escape(job.failure_reason or "something went wrong on our side")
+    reason = escape(job.failure_reason or REASON_UNKNOWN)
     return (
         f"{mention(job.user_id)} sorry, your video could not be made: {reason}. Nothing was charged; "
         f"you have {format_usd(status.remaining_micros)} left {this_period(status.period)}. "
