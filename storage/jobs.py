@@ -1,4 +1,5 @@
-"""Where a job's state changes: compare-and-set transitions, field updates and replica leases."""
+"""Job records: compare-and-set transitions (checked against `storage.states`), field updates and
+replica leases."""
 
 from __future__ import annotations
 
