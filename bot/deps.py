@@ -49,6 +49,7 @@ class Deps:
 
     @property
     def owner(self) -> str:
+        """This replica's name in job leases."""
         return self.settings.replica_id
 
 

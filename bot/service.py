@@ -36,6 +36,7 @@ class Service:
         return self.transport.url if isinstance(self.transport, HttpTransport) else ""
 
     async def start(self) -> None:
+        """Open the dependencies, build the app and its transport, start serving and the lease loop."""
         deps = await self._stack.enter_async_context(open_deps(self.settings, clock=self._clock))
         self.deps = deps
         self.runner = JobRunner(deps)

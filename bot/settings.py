@@ -179,16 +179,19 @@ class Settings(BaseSettings):
 
     @property
     def default_aspect_ratio(self) -> str:
+        """The first allowed aspect ratio, used when a request names none."""
         return self.aspect_ratios[0]
 
     @property
     def effective_mode(self) -> Literal["socket", "http"]:
+        """`socket` or `http`: as set, else Socket Mode when an app token is given."""
         if self.mode is not None:
             return self.mode
         return "socket" if self.slack_app_token is not None else "http"
 
     @property
     def max_video_bytes(self) -> int:
+        """VIDEOBOT_MAX_VIDEO_MB in bytes."""
         return self.max_video_mb * 1024 * 1024
 
     def require_for_run(self) -> None:

@@ -48,7 +48,9 @@ class Store(Protocol):
     dialect: Literal["sqlite", "postgresql"]
     config: LedgerConfig
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close every connection."""
+        ...
 
     # --- ledger -----------------------------------------------------------------
     async def reserve_with_status(
@@ -62,11 +64,17 @@ class Store(Protocol):
         """
         ...
 
-    async def budget_status(self, user_id: str) -> BudgetStatus: ...
+    async def budget_status(self, user_id: str) -> BudgetStatus:
+        """A user's limit, spend and reservations in the current period."""
+        ...
 
-    async def workspace_status(self) -> WorkspaceStatus: ...
+    async def workspace_status(self) -> WorkspaceStatus:
+        """The workspace's cap, spend, reservations and effective default budget."""
+        ...
 
-    async def set_user_budget(self, user_id: str, micros: int) -> None: ...
+    async def set_user_budget(self, user_id: str, micros: int) -> None:
+        """Give a user their own budget per period."""
+        ...
 
     async def set_default_budget(self, micros: int | None) -> None:
         """None goes back to the configured default."""
@@ -97,7 +105,9 @@ class Store(Protocol):
         ...
 
     # --- jobs -------------------------------------------------------------------
-    async def get_job(self, job_id: str) -> Job | None: ...
+    async def get_job(self, job_id: str) -> Job | None:
+        """One job by id, or None."""
+        ...
 
     async def transition(
         self,

@@ -127,6 +127,7 @@ class GatewayJob(_Tolerant):
 
     @property
     def finished(self) -> bool:
+        """True once the gateway will not change the job any more."""
         return self.status in ("completed", "failed")
 
     @property

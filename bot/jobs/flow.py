@@ -63,6 +63,7 @@ class JobFlow:
         self.resumed = job.state is not S.ACCEPTED
 
     async def run(self) -> None:
+        """Take the job step by step from its stored state to a finished one."""
         while not self.job.state.finished:
             state = self.job.state
             if state is S.ACCEPTED:
@@ -88,6 +89,7 @@ class JobFlow:
             await self.deps.ingress.wait_quiet(left)
 
     def cleanup(self) -> None:
+        """Delete the downloaded file, if any."""
         if self.file is not None:
             with contextlib.suppress(OSError):
                 self.file.unlink()

@@ -20,8 +20,13 @@ MAX_BODY_BYTES = 256 * 1024  # Slack's payloads are far smaller; anything bigger
 
 
 class Transport(Protocol):
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
+    async def start(self) -> None:
+        """Start taking Slack's requests."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop taking Slack's requests and close the connection."""
+        ...
 
 
 class HttpTransport:
@@ -49,6 +54,7 @@ class HttpTransport:
         return web.json_response({"ok": True})
 
     async def start(self) -> None:
+        """Start taking Slack's requests."""
         web_app = web.Application(client_max_size=MAX_BODY_BYTES)
         web_app.router.add_post("/slack/events", self._events)
         web_app.router.add_get("/healthz", self._health)
@@ -64,6 +70,7 @@ class HttpTransport:
         log.info("listening", extra={"event": "http.listening", "url": self.url})
 
     async def stop(self) -> None:
+        """Stop taking Slack's requests and close the connection."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -77,6 +84,7 @@ class _CountingSocketModeHandler(AsyncSocketModeHandler):
         self._ingress = ingress
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        """Answer one request Slack posted."""
         with self._ingress.serving():
             await super().handle(client, req)
 
@@ -88,8 +96,10 @@ class SocketTransport:
         self._handler = _CountingSocketModeHandler(app, app_token, ingress or Ingress())
 
     async def start(self) -> None:
+        """Start taking Slack's requests."""
         await self._handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("socket mode connected", extra={"event": "socket.connected"})
 
     async def stop(self) -> None:
+        """Stop taking Slack's requests and close the connection."""
         await self._handler.close_async()  # type: ignore[no-untyped-call]
