@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from bot import metrics
 from bot.commands import VideoRequest
 from bot.deps import Deps
 from bot.logs import log_event
@@ -45,7 +46,9 @@ async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *,
         )
     except Refused as refused:
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
+        metrics.refusal(str(refused.reason))
         return StartAnswer(messages.refusal(refused, deps.settings), refused=True)
     log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
+    metrics.job_reached(job.state.value)
     deps.job_runner().start(job)
     return StartAnswer(messages.accepted(job, status), refused=False)

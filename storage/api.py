@@ -64,6 +64,10 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
+    async def ping(self) -> None:
+        """One trivial query: raises when the database does not answer (for /readyz)."""
+        ...
+
     # --- ledger -----------------------------------------------------------------
     async def reserve(self, new: NewJob, *, owner: str, lease_s: float) -> Job:
         """Atomically check frozen / in-flight / budget / cap and store the job with its reservation.
