@@ -6,14 +6,11 @@ serves them with `HealthServer` on VIDEOBOT_HEALTH_PORT.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bot import metrics
-
-log = logging.getLogger(__name__)
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
 
@@ -59,7 +56,6 @@ class HealthServer:
         host, port = self._runner.addresses[0][:2]
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         self.url = f"http://{shown}:{port}"
-        log.info("health and metrics", extra={"event": "health.listening", "url": self.url})
 
     async def stop(self) -> None:
         """Stop listening."""

@@ -52,9 +52,7 @@ class Service:
         if self.settings.effective_mode == "socket":
             assert self.settings.slack_app_token is not None
             token = self.settings.slack_app_token.get_secret_value()
-            # Up before the websocket, so a probe sees "alive, not ready" while Slack is out of reach.
-            self.health = HealthServer(self.settings.host, self.settings.health_port, self.readiness)
-            await self.health.start()
+            await self.start_health()
             self.transport = SocketTransport(app, token, deps.ingress)
         else:
             self.transport = HttpTransport(
@@ -62,7 +60,21 @@ class Service:
             )
         await self.transport.start()
         self.runner.start_lease_loop()
-        log.info("videobot started", extra={"event": "service.started", "mode": self.settings.effective_mode})
+        log.info(
+            "videobot started",
+            extra={
+                "event": "service.started",
+                "mode": self.settings.effective_mode,
+                "health": self.health_url,
+            },
+        )
+
+    async def start_health(self) -> None:
+        """Socket Mode: serve /healthz, /readyz and /metrics on their own port, from before the
+        start-up checks on, so a probe sees "alive, not ready" while Slack is out of reach."""
+        if self.settings.effective_mode == "socket" and self.health is None:
+            self.health = HealthServer(self.settings.host, self.settings.health_port, self.readiness)
+            await self.health.start()
 
     @property
     def health_url(self) -> str:
@@ -93,7 +105,8 @@ class Service:
         if self.health is not None:
             await self.health.stop()
         await self._stack.aclose()
-        log.info("videobot stopped", extra={"event": "service.stopped"})
+        if self.deps is not None:
+            log.info("videobot stopped", extra={"event": "service.stopped"})
 
 
 async def serve_forever(settings: Settings) -> int:
@@ -105,20 +118,19 @@ async def serve_forever(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    problems = await until_checked(settings, stop)
-    if problems:
-        for line in problems:
-            print(line, file=sys.stderr)
-        return 2
-    if stop.is_set():
-        return 0
     service = Service(settings)
     try:
-        # Connecting may take long (Slack out of reach): a signal meanwhile cancels it.
-        started, _ = await unless_stopped(service.start(), stop)
-        if started:
-            await stop.wait()
+        await service.start_health()
+        problems = await until_checked(settings, stop)
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return 2
+        if not stop.is_set():
+            # Connecting may take long (Slack out of reach): a signal meanwhile cancels it.
+            started, _ = await unless_stopped(service.start(), stop)
+            if started:
+                await stop.wait()
+            log.info("shutting down", extra={"event": "service.stopping"})
     finally:
-        log.info("shutting down", extra={"event": "service.stopping"})
         await asyncio.wait_for(service.stop(), timeout=STOP_TIMEOUT_S)
     return 0

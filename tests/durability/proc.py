@@ -52,6 +52,7 @@ class AppProcess:
             "VIDEOBOT_DATABASE_URL": db_url,
             "VIDEOBOT_HOST": "127.0.0.1",
             "PORT": str(self.port),
+            "VIDEOBOT_HEALTH_PORT": str(self.port),  # Socket Mode serves /healthz there
             "VIDEOBOT_REPLICA_ID": replica_id,
             "VIDEOBOT_LEASE_S": "1.5",
             "VIDEOBOT_POLL_MAX_INTERVAL_S": "0.2",
@@ -64,12 +65,18 @@ class AppProcess:
     def events_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
-    async def start(self) -> None:
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, *, wait_healthy: bool = True) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: ASYNC220 - a child we kill -9; no output to await
             [sys.executable, "-m", "bot.cli", "run"], env=self.env, stdout=log, stderr=log
         )
         log.close()
+        if not wait_healthy:
+            return
         deadline = time.monotonic() + 20
         async with httpx.AsyncClient() as http:
             while time.monotonic() < deadline:
