@@ -130,4 +130,5 @@ class SocketTransport:
 
     async def ready(self) -> bool:
         """The websocket to Slack is open."""
-        return bool(await self._handler.client.is_connected())
+        sdk = self._handler.client
+        return bool(await sdk.is_connected())
