@@ -6,6 +6,7 @@ serves them with `HealthServer` on VIDEOBOT_HEALTH_PORT.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -13,6 +14,20 @@ from aiohttp import web
 from bot import metrics
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
+
+
+class ListenError(Exception):
+    """A port that cannot be listened on; the message names the variable that sets it."""
+
+
+async def listen(runner: web.AppRunner, host: str, port: int, variable: str) -> None:
+    """Start a site for `runner` on host:port, or raise ListenError naming `variable`."""
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ListenError(f"{variable}: cannot listen on {host}:{port} ({reason})") from None
 
 
 def add_health_routes(app: web.Application, readiness: Readiness) -> None:
@@ -50,10 +65,11 @@ class HealthServer:
         """Listen; `url` is then the base URL (port 0 picks a free one)."""
         app = web.Application()
         add_health_routes(app, self._readiness)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
-        host, port = self._runner.addresses[0][:2]
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        await listen(runner, self._host, self._port, "VIDEOBOT_HEALTH_PORT")
+        self._runner = runner
+        host, port = runner.addresses[0][:2]
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         self.url = f"http://{shown}:{port}"
 

@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack
 from bot.app import create_app
 from bot.checks import until_checked
 from bot.deps import Deps, open_deps
-from bot.health import HealthServer
+from bot.health import HealthServer, ListenError
 from bot.jobs.runner import JobRunner
 from bot.settings import Settings
 from bot.slack.transports import HttpTransport, SocketTransport, Transport
@@ -119,18 +119,21 @@ async def serve_forever(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     service = Service(settings)
+    problems: list[str] = []
     try:
         await service.start_health()
         problems = await until_checked(settings, stop)
-        if problems:
-            print("\n".join(problems), file=sys.stderr)
-            return 2
-        if not stop.is_set():
+        if not problems and not stop.is_set():
             # Connecting may take long (Slack out of reach): a signal meanwhile cancels it.
             started, _ = await unless_stopped(service.start(), stop)
             if started:
                 await stop.wait()
             log.info("shutting down", extra={"event": "service.stopping"})
+    except ListenError as exc:
+        problems = [f"start-up check failed: {exc}"]
     finally:
         await asyncio.wait_for(service.stop(), timeout=STOP_TIMEOUT_S)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)  # last, after any log line, for the operator
+        return 2
     return 0

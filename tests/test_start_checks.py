@@ -117,3 +117,17 @@ async def test_check_lists_every_bad_setting(tmp_path):
         "AIGATEWAY_API_KEY",
         "SLACK_SIGNING_SECRET",
     ]
+
+
+async def test_a_port_in_use_is_named_with_its_variable(sim, slack, tmp_path):
+    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = blocker.sockets[0].getsockname()[1]
+    try:
+        code, _, err = await _cli("run", env=_env(sim, slack, tmp_path, PORT=str(port)))
+    finally:
+        blocker.close()
+        await blocker.wait_closed()
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1] == (
+        f"start-up check failed: PORT: cannot listen on 127.0.0.1:{port} (Address already in use)"
+    )

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot.health import Readiness, add_health_routes
+from bot.health import Readiness, add_health_routes, listen
 from bot.slack.ingress import Ingress
 
 log = logging.getLogger(__name__)
@@ -63,13 +63,11 @@ class HttpTransport:
         web_app = web.Application(client_max_size=MAX_BODY_BYTES)
         web_app.router.add_post("/slack/events", self._events)
         add_health_routes(web_app, self._readiness)
-        self._runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        port = sockets[0].getsockname()[1] if sockets else self._port
+        runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+        await runner.setup()
+        await listen(runner, self._host, self._port, "PORT")
+        self._runner = runner
+        port = runner.addresses[0][1]
         host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host
         self.url = f"http://{host}:{port}/slack/events"
         log.info("listening", extra={"event": "http.listening", "url": self.url})
