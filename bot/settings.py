@@ -41,8 +41,14 @@ def _csv(value: Any) -> Any:
 class Settings(BaseSettings):
     """Every variable of SPEC.md "Configuration", with its default."""
 
+    # env_ignore_empty: `SLACK_APP_TOKEN=` (as .env.example leaves it) means "not set", not "set to ''".
     model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", populate_by_name=True, frozen=True, case_sensitive=False
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
