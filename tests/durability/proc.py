@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 
 from bot.sim.gateway import Simulator
+from bot.sim.signing import post_signed, slash_command_body
 from bot.sim.slack import SlackStandIn
-from tests.e2e.harness import API_KEY, BOT_TOKEN, SIGNING_SECRET
+from tests.e2e.harness import ALICE, API_KEY, BOT_TOKEN, CHANNEL, SIGNING_SECRET
 
 
 def free_port() -> int:
@@ -110,3 +111,41 @@ class AppProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+async def until(predicate, timeout: float = 30.0) -> None:
+    """Poll a sync predicate every 50 ms until it holds."""
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not reached")
+
+
+async def send_video(app: AppProcess, text: str, slack: SlackStandIn) -> None:
+    """A signed `/video <text>` from Alice, as Slack posts it in HTTP mode."""
+    body = slash_command_body(
+        text=text, user_id=ALICE, channel_id=CHANNEL, response_url=slack.new_response_url()
+    )
+    async with httpx.AsyncClient() as http:
+        response = await post_signed(http, app.events_url, body, SIGNING_SECRET)
+    assert response.status_code == 200
+
+
+async def deliver_one_fail_one(app: AppProcess, sim: Simulator, slack: SlackStandIn) -> None:
+    """One video delivered, then one the gateway fails."""
+    await send_video(app, "a good one", slack)
+    await until(lambda: len(slack.files) == 1)
+    sim.configure(fail="content policy")
+    await send_video(app, "a bad one", slack)
+    await until(lambda: '"dst": "failed"' in app.log_path.read_text())
+
+
+async def resumes_and_delivers_once(app: AppProcess, sim: Simulator, slack: SlackStandIn) -> None:
+    """Start `app` on the database a stopped one left: the job in flight is delivered, created once."""
+    await app.start()
+    try:
+        await until(lambda: len(slack.files) == 1)
+    finally:
+        await app.terminate()
+    assert sim.create_count == 1

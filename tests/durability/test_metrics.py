@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.durability.proc import AppProcess
-from tests.durability.test_process import _send, _until
+from tests.durability.proc import AppProcess, deliver_one_fail_one
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -23,11 +22,7 @@ async def test_metrics_show_a_delivered_and_a_failed_job(tmp_path, sim, slack):
     )
     await app.start()
     try:
-        await _send(app, "a good one", slack)
-        await _until(lambda: len(slack.files) == 1)
-        sim.configure(fail="content policy")
-        await _send(app, "a bad one", slack)
-        await _until(lambda: '"dst": "failed"' in app.log_path.read_text())
+        await deliver_one_fail_one(app, sim, slack)
         async with httpx.AsyncClient() as http:
             scraped = await http.get(f"{app.health_url}/metrics")
             ready = await http.get(f"{app.health_url}/readyz")

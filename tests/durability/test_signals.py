@@ -3,13 +3,12 @@ reconnecting after the app token was revoked, serving with a job in flight (whic
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
 import httpx
 
-from tests.durability.proc import AppProcess, free_port
+from tests.durability.proc import AppProcess, free_port, resumes_and_delivers_once, until
 from tests.e2e.harness import ALICE, APP_TOKEN, CHANNEL
 
 
@@ -22,14 +21,6 @@ def _socket_app(tmp_path, sim, slack, **env: str) -> AppProcess:
         SLACK_APP_TOKEN=APP_TOKEN,
         **env,
     )
-
-
-async def _until(predicate, timeout: float = 30.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("not reached")
 
 
 async def _ready(app: AppProcess) -> tuple[int, dict]:
@@ -46,7 +37,7 @@ async def test_sigterm_while_slack_is_out_of_reach(tmp_path, sim, slack):
     app = _socket_app(tmp_path, sim, slack, SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/")
     await app.start()  # /healthz answers while the start-up checks wait for Slack
     try:
-        await _until(lambda: "start.waiting" in app.log_path.read_text(), timeout=15)
+        await until(lambda: "start.waiting" in app.log_path.read_text(), timeout=15)
         status, body = await _ready(app)
         assert status == 503 and body["slack"] is False
     finally:
@@ -65,7 +56,7 @@ async def test_a_refused_app_token_stops_start_up_with_one_line(tmp_path, sim, s
     await app.start(wait_healthy=False)
     assert app.proc is not None
     # Refused is final: no waiting for a signal, it stops by itself (SIGTERM would find it gone).
-    await _until(lambda: app.proc.poll() is not None, timeout=10)
+    await until(lambda: app.proc.poll() is not None, timeout=10)
     assert time.monotonic() - started < 10
     assert app.proc.returncode == 2, app.log_path.read_text()
     lines = [line for line in app.log_path.read_text().splitlines() if line.strip()]
@@ -92,11 +83,11 @@ async def test_sigterm_while_reconnecting_with_a_revoked_token_and_a_job_in_flig
     }
     ack = await slack.send_socket_event("slash_commands", command)
     assert ack is not None and "on its way" in ack.get("text", "")
-    await _until(lambda: sim.create_count == 1)
+    await until(lambda: sim.create_count == 1)
     slack.app_token = "xapp-rotated-after-a-leak"  # the old token no longer opens connections
     await slack.hub.close()  # as Slack drops a connection; the app's reconnects are now refused
-    await _until(lambda: not slack.hub.connections, timeout=15)
-    await _until(lambda: "invalid_auth" in app.log_path.read_text(), timeout=15)
+    await until(lambda: not slack.hub.connections, timeout=15)
+    await until(lambda: "invalid_auth" in app.log_path.read_text(), timeout=15)
     assert (await _ready(app))[0] == 503
     code, seconds = await app.terminate()
     assert code == 0 and seconds < 10
@@ -105,10 +96,4 @@ async def test_sigterm_while_reconnecting_with_a_revoked_token_and_a_job_in_flig
 
     slack.app_token = APP_TOKEN
     sim.configure(take_s=0.3)
-    again = _socket_app(tmp_path, sim, slack)
-    await again.start()
-    try:
-        await _until(lambda: len(slack.files) == 1)
-    finally:
-        await again.terminate()
-    assert sim.create_count == 1
+    await resumes_and_delivers_once(_socket_app(tmp_path, sim, slack), sim, slack)
