@@ -4,6 +4,7 @@ reconnecting after the app token was revoked, serving with a job in flight (whic
 from __future__ import annotations
 
 import json
+import signal
 import time
 
 import httpx
@@ -47,6 +48,24 @@ async def test_sigterm_while_slack_is_out_of_reach(tmp_path, sim, slack):
     assert "Traceback" not in text and APP_TOKEN not in text
     waiting = [r for r in _log_records(app) if r.get("event") == "start.waiting"]
     assert waiting and "cannot reach Slack" in waiting[0]["msg"]
+
+
+async def test_sigint_while_the_websocket_cannot_be_opened(tmp_path, sim, slack):
+    # The checks pass (apps.connections.open answers), but every socket URL it hands out is refused:
+    # the Socket Mode client keeps reconnecting inside the service's start.
+    slack.hub.new_ticket = lambda: "a-ticket-the-hub-never-issued"
+    app = _socket_app(tmp_path, sim, slack)
+    await app.start()
+    try:
+        await until(lambda: len(slack.calls_of("apps.connections.open")) >= 2, timeout=15)
+        assert (await _ready(app))[0] == 503
+    finally:
+        assert app.proc is not None
+        started = time.monotonic()
+        app.proc.send_signal(signal.SIGINT)
+        await until(lambda: app.proc.poll() is not None, timeout=15)
+    assert app.proc.returncode == 0 and time.monotonic() - started < 10
+    assert "Traceback" not in app.log_path.read_text() and not slack.hub.connections
 
 
 async def test_a_refused_app_token_stops_start_up_with_one_line(tmp_path, sim, slack):

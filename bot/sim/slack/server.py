@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.manifest import BOT_SCOPES
-from bot.sim.slack.methods import METHODS
+from bot.sim.slack.methods import METHODS, SCOPE_NEEDED
 from bot.sim.slack.socket_hub import Ack, PayloadType, SocketHub
 from bot.sim.slack.uploads import receive_to_file
 from bot.sim.slack.workspace import (
@@ -267,6 +267,9 @@ class SlackStandIn:
             raise ApiError("not_authed")
         if token != self.bot_token:
             raise ApiError("not_allowed_token_type" if token == self.app_token else "invalid_auth")
+        needed = SCOPE_NEEDED.get(method)
+        if needed is not None and needed not in self.bot_scopes:
+            raise ApiError("missing_scope")
         self._check_fault(method)
         handler = METHODS.get(method)
         if handler is None:
