@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -24,8 +26,12 @@ async def test_metrics_show_a_delivered_and_a_failed_job(tmp_path, sim, slack):
     try:
         await deliver_one_fail_one(app, sim, slack)
         async with httpx.AsyncClient() as http:
-            scraped = await http.get(f"{app.health_url}/metrics")
             ready = await http.get(f"{app.health_url}/readyz")
+            for _ in range(200):  # the failed job's task still tells the user, then ends
+                scraped = await http.get(f"{app.health_url}/metrics")
+                if _samples(scraped.text)[("videobot_jobs_in_flight", ())] == 0:
+                    break
+                await asyncio.sleep(0.05)
     finally:
         await app.terminate()
     assert ready.status_code == 200 and ready.json() == {"ok": True, "database": True, "slack": True}
