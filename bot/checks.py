@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.manifest import BOT_SCOPES
 from bot.settings import Settings
+from bot.slack.errors import SlackRateLimited, SlackTransientError, classify
 from bot.stopping import unless_stopped
 from storage import open_database, sqlite_path
 
@@ -88,12 +89,15 @@ def _slack(settings: Settings, token: str) -> AsyncWebClient:
     )
 
 
-def _refused_or_unreachable(settings: Settings, name: str, exc: Exception, what: str) -> Check:
-    if isinstance(exc, SlackApiError):
-        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-        return Check(name, False, f"Slack refused it ({error or f'HTTP {exc.response.status_code}'}); {what}")
-    where = settings.slack_api_url
-    return Check(name, False, f"cannot reach Slack at {where}: {type(exc).__name__}", unreachable=True)
+def _refused_or_unreachable(settings: Settings, name: str, exc: Exception, method: str, what: str) -> Check:
+    """A refusal is final; a rate limit, a Slack outage or no connection are worth waiting out."""
+    err = classify(exc, method)
+    if isinstance(err, SlackRateLimited | SlackTransientError):
+        cause = err.error or (f"HTTP {err.status}" if err.status else type(exc).__name__)
+        return Check(
+            name, False, f"cannot reach Slack at {settings.slack_api_url}: {cause}", unreachable=True
+        )
+    return Check(name, False, f"Slack refused it ({err.error or f'HTTP {err.status}'}); {what}")
 
 
 def _scopes(headers: Any) -> set[str]:
@@ -113,7 +117,8 @@ async def check_bot_token(settings: Settings) -> list[Check]:
     try:
         answer = await client.auth_test()
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-        return [_refused_or_unreachable(settings, name, exc, "copy the Bot User OAuth Token (xoxb-) again")]
+        hint = "copy the Bot User OAuth Token (xoxb-) again"
+        return [_refused_or_unreachable(settings, name, exc, "auth.test", hint)]
     who = f"bot @{answer.get('user', '?')} in workspace {answer.get('team', '?')}"
     granted = _scopes(answer.headers)
     missing = [scope for scope in BOT_SCOPES if scope not in granted]
@@ -139,7 +144,9 @@ async def check_app_token(settings: Settings) -> list[Check]:
         await client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
         return [
-            _refused_or_unreachable(settings, name, exc, "make an app-level token with connections:write")
+            _refused_or_unreachable(
+                settings, name, exc, "apps.connections.open", "make an app-level token with connections:write"
+            )
         ]
     return [Check(name, True, "Socket Mode connections allowed")]
 

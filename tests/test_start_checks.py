@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 
-from tests.durability.proc import free_port
+from tests.durability.proc import AppProcess, free_port
 from tests.e2e.harness import API_KEY, APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
 
 
@@ -131,3 +131,16 @@ async def test_a_port_in_use_is_named_with_its_variable(sim, slack, tmp_path):
     assert err.splitlines()[-1] == (
         f"start-up check failed: PORT: cannot listen on 127.0.0.1:{port} (Address already in use)"
     )
+
+
+async def test_a_rate_limited_auth_test_is_waited_out_not_taken_for_a_refusal(sim, slack, tmp_path):
+    slack.fail_next("auth.test", "ratelimited", retry_after=1, times=1)
+    app = AppProcess(
+        sim=sim, slack=slack, db_url=f"sqlite:///{tmp_path / 'bot.db'}", log_path=tmp_path / "app.log"
+    )
+    await app.start()  # serving after the second try
+    code, _ = await app.terminate()
+    assert code == 0
+    waited = [line for line in app.log_path.read_text().splitlines() if "start.waiting" in line]
+    assert len(waited) == 1 and "ratelimited" in waited[0]
+    assert len(slack.calls_of("auth.test")) == 2
