@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.admin_ops import run_admin
+from bot.checks import check_database
 from bot.commands import ParseError, parse_admin
 from bot.deps import ledger_config
 from bot.settings import Settings
@@ -78,6 +79,9 @@ async def run_admin_cli(settings: Settings, text: str) -> int:
         print(for_shell(parsed.message), file=sys.stderr)
         return 2
     problem = missing_database(settings)
+    if problem is None:
+        reachable = await check_database(settings, may_create=False)
+        problem = None if reachable.ok else f"{reachable.name}: {reachable.detail}"
     if problem is not None:
         print(problem, file=sys.stderr)
         return 2

@@ -132,7 +132,13 @@ async def serve_forever(settings: Settings) -> int:
     except ListenError as exc:
         problems = [f"start-up check failed: {exc}"]
     finally:
-        await asyncio.wait_for(service.stop(), timeout=STOP_TIMEOUT_S)
+        try:
+            await asyncio.wait_for(service.stop(), timeout=STOP_TIMEOUT_S)
+        except TimeoutError:
+            # Everything is in the database already; the next start resumes what was left.
+            log.error(
+                "stop took over %.0f s; exiting anyway", STOP_TIMEOUT_S, extra={"event": "service.stop_slow"}
+            )
     if problems:
         print("\n".join(problems), file=sys.stderr)  # last, after any log line, for the operator
         return 2

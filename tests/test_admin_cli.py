@@ -13,6 +13,7 @@ from bot.admin_cli import plain
 from bot.deps import ledger_config
 from bot.settings import load_settings
 from storage import open_store
+from tests.durability.proc import free_port
 
 CLI = [sys.executable, "-m", "bot.cli"]
 
@@ -95,3 +96,11 @@ async def test_backup_makes_a_consistent_copy_and_never_overwrites(tmp_path):
     assert again.returncode == 2 and "copy.db already exists" in again.stderr
     pg = _run("backup", "x.db", cwd=tmp_path, db="postgresql://u@127.0.0.1/x")
     assert pg.returncode == 2 and "pg_dump" in pg.stderr
+
+
+def test_admin_names_a_database_it_cannot_reach_without_its_password(tmp_path):
+    url = f"postgresql://videobot:hunter2-secret@127.0.0.1:{free_port()}/videobot"
+    done = _run("admin", "usage", cwd=tmp_path, db=url)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("VIDEOBOT_DATABASE_URL: cannot open postgresql://videobot:***@127.0.0.1:")
+    assert "hunter2" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
