@@ -5,12 +5,24 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from handlers import admin, buttons, forms, home, video
 
 log = logging.getLogger("videobot.bolt")
+
+
+class _NotOurConcern(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns, on every start, that
+    the client we give it wins over that token. It does, by design: drop that one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+log.addFilter(_NotOurConcern())
 
 
 def create_app(deps: Deps, runner: JobRunner) -> AsyncApp:

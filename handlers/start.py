@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+from bot import metrics
 from bot.commands import VideoRequest
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
@@ -61,7 +62,9 @@ async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> Start
         )
     except Refused as refused:
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
+        metrics.refusal(str(refused.reason))
         return StartAnswer(words.refusal(refused, deps.settings), refused=True)
     log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
+    metrics.job_reached(job.state.value)
     runner.start(job)
     return StartAnswer(words.accepted(job, status), refused=False)

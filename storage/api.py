@@ -52,6 +52,10 @@ class Store(Protocol):
         """Close every connection."""
         ...
 
+    async def ping(self) -> None:
+        """One trivial query: raises when the database does not answer (for /readyz)."""
+        ...
+
     # --- ledger -----------------------------------------------------------------
     async def reserve_with_status(
         self, new: NewJob, *, owner: str, lease_s: float

@@ -3,6 +3,10 @@
 ```
 VideobotError
 ├── SettingsError                a missing or malformed setting (one line naming the variable)
+│   └── ListenError              a port that cannot be listened on (names PORT or VIDEOBOT_HEALTH_PORT)
+├── CommandLineError (ValueError)  an argument of a `videobot` subcommand that cannot be used
+│   ├── ManifestError            `videobot manifest --http-url` not an https://host URL
+│   └── BackupError              `videobot backup` cannot make its copy (the message says why)
 ├── MoneyError (ValueError)      an amount that cannot be read as dollars
 ├── Refused                      a reservation that did not fit (reason, status, workspace); nothing stored
 ├── IllegalTransition (ValueError)  a state change `storage.states.TRANSITIONS` does not allow
@@ -54,6 +58,22 @@ class VideobotError(Exception):
 
 class SettingsError(VideobotError):
     """A missing or malformed setting; its message is one line naming the variable."""
+
+
+class ListenError(SettingsError):
+    """A port that cannot be listened on; the message names the variable that sets it."""
+
+
+class CommandLineError(VideobotError, ValueError):
+    """An argument of a `videobot` subcommand that cannot be used; the message says why."""
+
+
+class ManifestError(CommandLineError):
+    """The --http-url given cannot be a Slack request URL."""
+
+
+class BackupError(CommandLineError):
+    """The copy cannot be made; the message says why and what to do."""
 
 
 class MoneyError(VideobotError, ValueError):

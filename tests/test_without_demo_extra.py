@@ -40,7 +40,10 @@ def record():
 
 atexit.register(record)
 sys.argv = ["videobot", *sys.argv[3:]]
-runpy.run_module("bot.cli", run_name="__main__")
+if sys.argv[1].endswith(".py"):
+    runpy.run_path(sys.argv[1], run_name="__main__")
+else:
+    runpy.run_module("bot.cli", run_name="__main__")
 """
 
 
@@ -79,6 +82,11 @@ def _videobot(site: Path, tmp_path: Path, *args: str) -> tuple[subprocess.Comple
     return done, json.loads(loaded.read_text())
 
 
+def _videobot_script(site: Path, tmp_path: Path, script: Path):
+    """Run `script` (instead of the console script) under the same import hook."""
+    return _videobot(site, tmp_path, str(script))
+
+
 def test_wheel_requires_pyav_only_for_the_demo(installed: Path):
     [metadata] = installed.glob("videobot-*.dist-info/METADATA")
     requires = [line for line in metadata.read_text().splitlines() if line.startswith("Requires-Dist: av")]
@@ -90,11 +98,25 @@ def test_run_reaches_the_settings_check_without_pyav(installed: Path, tmp_path: 
     done, loaded = _videobot(installed, tmp_path, "run")
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
-        "configuration error: SLACK_BOT_TOKEN is required by 'videobot run' but not set"
+        f"configuration error: {name} is required by 'videobot run' but not set"
+        for name in ("SLACK_BOT_TOKEN", "AIGATEWAY_API_KEY", "SLACK_SIGNING_SECRET")
     ]
-    # The whole product was imported on the way (service, app, every handler, the job flow)...
+    assert [m for m in loaded if m == "av" or m.startswith(("av.", "bot.sim"))] == []
+
+
+def test_every_product_module_imports_without_pyav(installed: Path, tmp_path: Path):
+    # `run` stops at the settings check before the service loads, so import the rest of the product
+    # (service, app, every handler, the job flow) the same way, with PyAV and the stand-ins absent.
+    walk = "import pkgutil, importlib\n" + "".join(
+        f"for m in pkgutil.walk_packages(importlib.import_module({pkg!r}).__path__, {pkg + '.'!r}):\n"
+        "    importlib.import_module(m.name) if not m.name.startswith('bot.sim') else None\n"
+        for pkg in ("bot", "handlers", "storage")
+    )
+    script = tmp_path / "walk.py"
+    script.write_text(walk)
+    done, loaded = _videobot_script(installed, tmp_path, script)
+    assert done.returncode == 0, done.stderr
     assert {"bot.service", "bot.app", "handlers.video", "handlers.admin", "bot.jobs.flow"} <= set(loaded)
-    # ...and nothing of the stand-ins or PyAV.
     assert [m for m in loaded if m == "av" or m.startswith(("av.", "bot.sim"))] == []
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot import metrics
 from bot.gateway.polling import parse_retry_after, retry_delay
 from storage.errors import (
     GatewayAuthError,
@@ -236,6 +237,17 @@ class GatewayClient:
                 await self._sleep(delay)
 
     async def _send_once(
+        self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str], creating: bool
+    ) -> tuple[int, httpx.Headers, bytes]:
+        status = "error"  # no answer: refused, timed out, broken
+        try:
+            answer = await self._exchange(method, url, body, headers, creating)
+            status = str(answer[0])
+            return answer
+        finally:
+            metrics.gateway_request("videos/generations" if creating else "jobs/{id}", status)
+
+    async def _exchange(
         self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str], creating: bool
     ) -> tuple[int, httpx.Headers, bytes]:
         try:

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.deps import START_DEFER_MAX_S, Deps
 from bot.gateway.client import CreateRequest, GatewayJob
 from bot.gateway.media import download_result
@@ -110,6 +111,8 @@ class JobFlow:
         log_event(
             log, "job.transition", job_id=new.id, user=new.user_id, src=self.job.state.value, dst=to.value
         )
+        if to is not self.job.state:
+            metrics.job_reached(to.value)
         self.job = new
 
     async def _finish(self, to: JobState, *, reason: str | None = None, billed: int | None = None) -> None:
@@ -131,6 +134,7 @@ class JobFlow:
             charged_micros=new.charged_micros,
             reason=reason,
         )
+        metrics.job_finished(to.value, self.deps.clock() - new.created_at, new.charged_micros)
         self.job = new
 
     async def _hold(self, file_id: str | None = None) -> None:

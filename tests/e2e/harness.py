@@ -46,6 +46,7 @@ def test_settings(*, sim: Simulator, slack: SlackStandIn, db: Path | str, **over
         "poll_max_interval_s": 0.2,
         "lease_s": 3.0,
         "replica_id": "test-replica",
+        "health_port": 0,
     }
     values.update(overrides)
     return load_settings(**values)
