@@ -7,7 +7,7 @@ import logging
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from handlers import admin, buttons, forms, home, video
+from handlers import admin, buttons, forms, home, mention, shortcut, video
 
 log = logging.getLogger("videobot.bolt")
 
@@ -25,6 +25,6 @@ def create_app(deps: Deps) -> AsyncApp:
         request_verification_enabled=settings.effective_mode == "http",
         logger=log,
     )
-    for module in (video, admin, forms, buttons, home):
+    for module in (video, admin, forms, buttons, home, mention, shortcut):
         module.register(app, deps)
     return app

@@ -17,6 +17,7 @@ from bot.ui.surfaces import (
     FORM_ACTIONS,
     MODAL_CALLBACK,
     form_channel,
+    form_thread,
     form_values,
     video_modal,
 )
@@ -29,23 +30,35 @@ def open_form(
     deps: Deps, *, trigger_id: str, user_id: str, channel_id: str, prefill: VideoRequest | None = None
 ) -> None:
     """Open the form in an owned task: the caller acks first, views.open follows within the 3 s."""
+    form = show_form(deps, trigger_id=trigger_id, user_id=user_id, channel_id=channel_id, prefill=prefill)
+    deps.job_runner().spawn(form, name=f"form-{user_id}")
 
-    async def _open() -> None:
-        status = await deps.store.budget_status(user_id)
-        view = video_modal(
-            deps.settings,
-            status,
-            channel_id=channel_id,
-            prompt=prefill.prompt if prefill else "",
-            duration=prefill.duration if prefill else None,
-            ratio=prefill.aspect_ratio if prefill else None,
-        )
-        try:
-            await slack_io.open_view(client=deps.slack, trigger_id=trigger_id, view=view)
-        except VideobotError as exc:
-            log.warning("form not opened", extra={"event": "form.error", "user": user_id, "error": repr(exc)})
 
-    deps.job_runner().spawn(_open(), name=f"form-{user_id}")
+async def show_form(
+    deps: Deps,
+    *,
+    trigger_id: str,
+    user_id: str,
+    channel_id: str,
+    prefill: VideoRequest | None = None,
+    thread: dict[str, str] | None = None,
+) -> None:
+    """views.open the form (prefilled when asked); `thread` (thread_ts, response_url) rides along in
+    its metadata, so the video goes into that thread when the form is submitted."""
+    status = await deps.store.budget_status(user_id)
+    view = video_modal(
+        deps.settings,
+        status,
+        channel_id=channel_id,
+        prompt=prefill.prompt if prefill else "",
+        duration=prefill.duration if prefill else None,
+        ratio=prefill.aspect_ratio if prefill else None,
+        thread=thread,
+    )
+    try:
+        await slack_io.open_view(client=deps.slack, trigger_id=trigger_id, view=view)
+    except VideobotError as exc:
+        log.warning("form not opened", extra={"event": "form.error", "user": user_id, "error": repr(exc)})
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -67,6 +80,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             duration=duration,
             ratio=ratio,
         )
+        updated["private_metadata"] = view.get("private_metadata") or updated["private_metadata"]
         try:
             await slack_io.update_view(
                 client=deps.slack, view_id=str(view.get("id")), view=updated, hash=view.get("hash")
@@ -94,12 +108,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
             aspect_ratio=ratio if ratio in settings.aspect_ratios else settings.default_aspect_ratio,
         )
         user = body.get("user", {})
+        thread = form_thread(view)
         command = {
             "team_id": user.get("team_id") or body.get("team", {}).get("id", ""),
             "user_id": user.get("id", ""),
             "channel_id": form_channel(view),
+            **thread,
         }
-        answer = await start_video(deps, request, command, origin="modal")
+        origin = "shortcut" if thread.get("thread_ts") else "modal"
+        answer = await start_video(deps, request, command, origin=origin)
         if answer.refused:
             await ack(response_action="errors", errors={"duration": answer.text[:150]})
             return

@@ -42,11 +42,12 @@ async def answer_video(deps: Deps, command: dict[str, Any]) -> str | None:
     if isinstance(parsed, ParseError):
         return parsed.message
     if isinstance(parsed, Subcommand):
-        return await _subcommand(deps, parsed, user_id)
+        return await answer_subcommand(deps, parsed, user_id)
     return (await start_video(deps, parsed, command, origin="command")).text
 
 
-async def _subcommand(deps: Deps, sub: Subcommand, user_id: str) -> str:
+async def answer_subcommand(deps: Deps, sub: Subcommand, user_id: str) -> str:
+    """The answer to `help`, `budget` or `history` (after /video or a mention)."""
     if sub.name == "help":
         return messages.video_help(deps.settings)
     if sub.name == "budget":

@@ -41,6 +41,13 @@ class NewJob:
     price_micros: int
     response_url: str | None = None
     origin: str = "command"
+    # Set when the video answers in a thread that already exists (a mention, a message shortcut):
+    # the job is stored with that thread as its delivery place, so no parent message is posted.
+    thread_ts: str | None = None
+
+
+class Duplicate(Exception):
+    """A job with this id exists already (a retried Slack event); nothing was stored."""
 
 
 class Refused(Exception):
@@ -68,7 +75,8 @@ class Store(Protocol):
     async def reserve(self, new: NewJob, *, owner: str, lease_s: float) -> Job:
         """Atomically check frozen / in-flight / budget / cap and store the job with its reservation.
 
-        Raises Refused (nothing stored) when it does not fit. The job starts ACCEPTED, money RESERVED,
+        Raises Refused (nothing stored) when it does not fit, Duplicate when `new.id` is taken.
+        The job starts ACCEPTED, money RESERVED,
         owned by `owner` with a lease of `lease_s` seconds, deadline = now + job_timeout_s.
         """
         ...

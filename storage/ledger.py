@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from storage.api import LedgerConfig, NewJob, RefusalReason, Refused
+from storage.api import Duplicate, LedgerConfig, NewJob, RefusalReason, Refused
 from storage.db import Database, Row, Tx
 from storage.jobs import JOB_COLUMNS, job_from_row
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
@@ -17,6 +17,7 @@ from storage.sqlite import SqliteDatabase
 RESERVED = MoneyState.RESERVED.value
 CHARGED = MoneyState.CHARGED.value
 RELEASED = MoneyState.RELEASED.value
+_JOB_EXISTS = "SELECT 1 FROM jobs WHERE id = ?"
 _INSERT_JOB = f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) VALUES ({', '.join('?' * len(JOB_COLUMNS))})"
 # One statement, so spent and reserved come from one snapshot even while a settle commits.
 _USER_MONEY = (
@@ -188,6 +189,9 @@ class Ledger:
             # The whole transaction in one trip to SQLite's thread: acks wait on this.
             return await self._db.run_serialized(partial(self._reserve_sync, new, owner, lease_s))
         async with self._db.transaction(serialize=True) as tx:
+            # Inside the serialized transaction: of two replicas handed the same request, one stores it.
+            if await tx.fetchval(_JOB_EXISTS, new.id) is not None:
+                raise Duplicate(new.id)
             now = self._clock()
             row = await self._snapshot_row(tx, new.user_id, now)
             job, status = self._decide(row, new, now, owner, lease_s)
@@ -198,6 +202,8 @@ class Ledger:
         self, new: NewJob, owner: str, lease_s: float, conn: sqlite3.Connection
     ) -> tuple[Job, BudgetStatus]:
         """reserve_with_status inside an open SQLite write transaction (in its thread)."""
+        if conn.execute(_JOB_EXISTS, (new.id,)).fetchone() is not None:
+            raise Duplicate(new.id)
         now = self._clock()
         cursor = conn.execute(_SNAPSHOT, self._snapshot_args(new.user_id, self._period(now)))
         job, status = self._decide(dict(cursor.fetchone()), new, now, owner, lease_s)
@@ -235,6 +241,8 @@ class Ledger:
             user_id=new.user_id,
             channel_id=new.channel_id,
             response_url=new.response_url,
+            delivery_channel=new.channel_id if new.thread_ts else None,
+            parent_ts=new.thread_ts,
             prompt=new.prompt,
             duration=new.duration,
             aspect_ratio=new.aspect_ratio,

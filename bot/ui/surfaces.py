@@ -28,6 +28,7 @@ from bot.ui.messages import elapsed, escape, link, per_period, shorten, utc
 from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
 
 MODAL_CALLBACK = "video_modal"
+SHORTCUT_CALLBACK = "video_from_message"  # the "Make a video" message shortcut (manifest.yml)
 ACTION_REGENERATE = "video_regenerate"
 ACTION_EDIT = "video_edit"
 ACTION_RETRY = "video_retry"
@@ -68,8 +69,10 @@ def video_modal(
     prompt: str = "",
     duration: int | None = None,
     ratio: str | None = None,
+    thread: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The form that `/video` with no text opens (and Edit and regenerate, prefilled)."""
+    """The form that `/video` with no text opens (Edit and regenerate and the message shortcut
+    prefilled); `thread` (thread_ts, response_url) is kept in its metadata for the submission."""
     duration = duration or settings.duration_default
     ratio = ratio if ratio in settings.aspect_ratios else settings.default_aspect_ratio
     seconds = [
@@ -100,7 +103,7 @@ def video_modal(
         "title": {"type": "plain_text", "text": "Make a video"},
         "submit": {"type": "plain_text", "text": "Generate"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"channel_id": channel_id}),
+        "private_metadata": json.dumps({"channel_id": channel_id} | (thread or {})),
         "blocks": finish(blocks),
     }
 
@@ -128,6 +131,17 @@ def form_channel(view: dict[str, Any]) -> str:
         return str(json.loads(view.get("private_metadata") or "{}").get("channel_id", ""))
     except ValueError:
         return ""
+
+
+def form_thread(view: dict[str, Any]) -> dict[str, str]:
+    """The thread the form's video goes into (`thread_ts`, and the shortcut's `response_url`), if any."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(meta, dict):
+        return {}
+    return {k: str(meta[k]) for k in ("thread_ts", "response_url") if meta.get(k)}
 
 
 # --- buttons under a finished video ---------------------------------------------------------------
