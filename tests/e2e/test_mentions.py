@@ -5,9 +5,15 @@ from __future__ import annotations
 import asyncio
 
 from bot.sim.slack import BOT_USER
-from bot.sim.slack.events import deliver_event, mention_envelope, post_mention, send_event
+from bot.sim.slack.events import (
+    deliver_event,
+    deliver_socket_event,
+    mention_envelope,
+    post_mention,
+    send_event,
+)
 from storage.models import JobState, MoneyState
-from tests.e2e.harness import ALICE, BOB, CHANNEL, SIGNING_SECRET
+from tests.e2e.harness import ALICE, APP_TOKEN, BOB, CHANNEL, SIGNING_SECRET
 
 
 async def _mention(app, text: str, *, user: str = ALICE, thread_ts: str | None = None, **kw):
@@ -186,3 +192,19 @@ async def test_unsigned_events_are_refused(make_app, slack, sim):
     assert response.status_code == 401
     await app.wait_idle()
     assert await app.jobs() == []
+
+
+async def test_socket_mode_mention_and_its_resend_make_one_video(make_app, slack, sim):
+    app = await make_app(slack_app_token=APP_TOKEN, mode=None)
+    await slack.wait_for_socket(1)
+    root = post_mention(slack, CHANNEL, BOB, "what should the intro look like?")
+    message = post_mention(slack, CHANNEL, ALICE, f"<@{BOT_USER}> a koi pond --ar 1:1", thread_ts=root.ts)
+    envelope = mention_envelope(message)
+    await deliver_socket_event(slack, envelope)
+    await deliver_socket_event(slack, envelope, retry_attempt=1, retry_reason="timeout")
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.state is JobState.DELIVERED and job.aspect_ratio == "1:1" and sim.create_count == 1
+    [record] = slack.files
+    assert record.thread_ts == root.ts
+    assert [a.type for a in slack.acks] == ["events_api", "events_api"]
