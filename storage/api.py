@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
+from storage.requests import RequestClaim
 
 PeriodKind = Literal["day", "week", "month", "total"]
 RefusalReason = Literal["frozen", "inflight", "budget", "cap"]
@@ -131,6 +132,17 @@ class Store(Protocol):
 
     async def audit(self) -> list[str]:
         """Ledger inconsistencies in words; empty when every micro-dollar balances."""
+        ...
+
+    # --- request idempotency (storage.requests) -----------------------------------
+    async def claim_request(self, key: str, now: float | None = None) -> RequestClaim:
+        """Take request `key` (`command:<trigger_id>`, `action:…`, `view:…`, `event:<event_id>`) once:
+        `first=True` for the first caller only, across restarts and replicas; a repeat gets
+        `first=False` and the answer the first caller recorded (None while it is still working)."""
+        ...
+
+    async def record_answer(self, key: str, answer: str) -> None:
+        """Keep the answer given to request `key` so repeats get it again."""
         ...
 
     # --- jobs -------------------------------------------------------------------
