@@ -6,12 +6,16 @@ they mentioned the bot.
 
 Slack resends an event it believes was not acknowledged, with the same `event_id` and an
 `X-Slack-Retry-Num` header (https://api.slack.com/apis/connections/events-api#retries), maybe to
-another replica or after a restart. The job's id is derived from the event, so a resent event finds
-its job already stored (in the same serialized transaction as the reservation) and starts nothing.
+another replica or after a restart. Each event is claimed as `event:<event_id>` in the request store
+and its answer recorded, so a resend is acknowledged and nothing more. Should the first delivery die
+between its claim and its reservation, a resend still starts the video: the job's id is derived
+from the event, so of all deliveries only one can store the job (checked in the same serialized
+transaction as the reservation).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -65,10 +69,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
 async def answer_mention(
     deps: Deps, body: dict[str, Any], event: dict[str, Any], *, bot_user_id: str | None
 ) -> None:
-    """Everything a mention does before the ack (parse, reserve); the answer follows in an owned task."""
+    """Everything a mention does before the ack (claim, parse, reserve); the answer follows in an
+    owned task."""
     if not from_a_person(event):
         log_event(log, "mention.ignored", subtype=event.get("subtype"), bot=bool(event.get("bot_id")))
         return
+    key = f"event:{body.get('event_id') or event.get('ts')}"
+    claim = await deps.store.claim_request(key)
+    if not claim.first and claim.answer is not None:
+        log_event(log, "mention.repeat", key=key)
+        return  # answered already; Slack only missed the ack
+    # A repeat with no answer recorded: the first delivery is still at work, or died before it
+    # answered. A video request goes on (its event-derived job id lets only one job be stored);
+    # anything else is left to the first delivery.
     user, channel = str(event["user"]), str(event.get("channel", ""))
     in_thread = str(event["thread_ts"]) if event.get("thread_ts") else None
     text = strip_mention(str(event.get("text", "")), bot_user_id)
@@ -84,17 +97,15 @@ async def answer_mention(
         if answer.duplicate:
             return
         reply = answer.text
+    elif not claim.first:
+        return
+    elif parsed is None:
+        reply = messages.mention_empty(bot_user_id)
+    elif isinstance(parsed, ParseError):
+        reply = parsed.message
     else:
-        # No job is stored for these answers, so the event itself is recorded: a resent one stays quiet.
-        event_id = body.get("event_id")
-        if event_id and not await deps.store.claim_alert(f"event:{event_id}"):
-            return
-        if parsed is None:
-            reply = messages.mention_empty(bot_user_id)
-        elif isinstance(parsed, ParseError):
-            reply = parsed.message
-        else:
-            reply = await answer_subcommand(deps, parsed, user)
+        reply = await answer_subcommand(deps, parsed, user)
+    await deps.store.record_answer(key, json.dumps({"text": reply}))
     deps.job_runner().spawn(_answer(deps, user, channel, in_thread, reply), name="mention-answer")
 
 

@@ -208,3 +208,27 @@ async def test_socket_mode_mention_and_its_resend_make_one_video(make_app, slack
     [record] = slack.files
     assert record.thread_ts == root.ts
     assert [a.type for a in slack.acks] == ["events_api", "events_api"]
+
+
+async def test_a_resend_after_the_first_delivery_died_unanswered_still_makes_the_video(make_app, slack, sim):
+    app = await make_app()
+    message = post_mention(slack, CHANNEL, ALICE, f"<@{BOT_USER}> a lighthouse in a storm")
+    envelope = mention_envelope(message)
+    # The first delivery claimed the event, then the process died before it reserved anything.
+    assert (await app.store.claim_request(f"event:{envelope['event_id']}")).first
+    resent = await send_event(
+        app.http, app.service.events_url, SIGNING_SECRET, envelope, retry_num=1, retry_reason="http_timeout"
+    )
+    assert resent.status_code == 200
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.state is JobState.DELIVERED and sim.create_count == 1 and len(slack.files) == 1
+
+
+async def test_a_resent_refusal_is_not_said_twice(make_app, slack, sim):
+    app = await make_app()
+    _, envelope = await _mention(app, f"<@{BOT_USER}> a cat --ar 5:7")
+    await send_event(app.http, app.service.events_url, SIGNING_SECRET, envelope, retry_num=1)
+    await app.wait_idle()
+    [refusal] = slack.ephemerals
+    assert "16:9" in refusal.text and await app.jobs() == []
