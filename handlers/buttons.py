@@ -70,6 +70,7 @@ async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
         "user_id": user,
         "channel_id": job.channel_id,
         "response_url": body.get("response_url") or "",
+        "thread_ts": job.thread_ts,  # a video asked for in a team's thread is made again there
     }
     answer = await start_video(deps, request, command, origin="regenerate")
     log_event(log, "click", user=user, job_id=job.id, action=action, refused=answer.refused)
@@ -103,4 +104,5 @@ def register(app: AsyncApp, deps: Deps) -> None:
             user_id=user,
             channel_id=job.channel_id,
             prefill=prefill,
+            thread={"thread_ts": job.thread_ts} if job.thread_ts else None,
         )

@@ -27,10 +27,18 @@ log = logging.getLogger(__name__)
 
 
 def open_form(
-    deps: Deps, *, trigger_id: str, user_id: str, channel_id: str, prefill: VideoRequest | None = None
+    deps: Deps,
+    *,
+    trigger_id: str,
+    user_id: str,
+    channel_id: str,
+    prefill: VideoRequest | None = None,
+    thread: dict[str, str] | None = None,
 ) -> None:
     """Open the form in an owned task: the caller acks first, views.open follows within the 3 s."""
-    form = show_form(deps, trigger_id=trigger_id, user_id=user_id, channel_id=channel_id, prefill=prefill)
+    form = show_form(
+        deps, trigger_id=trigger_id, user_id=user_id, channel_id=channel_id, prefill=prefill, thread=thread
+    )
     deps.job_runner().spawn(form, name=f"form-{user_id}")
 
 
@@ -115,8 +123,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             "channel_id": form_channel(view),
             **thread,
         }
-        origin = "shortcut" if thread.get("thread_ts") else "modal"
-        answer = await start_video(deps, request, command, origin=origin)
+        answer = await start_video(deps, request, command, origin="modal")
         if answer.refused:
             await ack(response_action="errors", errors={"duration": answer.text[:150]})
             return

@@ -258,6 +258,7 @@ class Ledger:
             owner=owner,
             lease_until=now + lease_s,
             origin=new.origin,
+            thread_ts=new.thread_ts,
         )
         return job, status.model_copy(update={"reserved_micros": status.reserved_micros + estimate})
 

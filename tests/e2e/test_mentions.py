@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from bot.sim.slack import BOT_USER
 from bot.sim.slack.events import (
@@ -12,6 +13,7 @@ from bot.sim.slack.events import (
     post_mention,
     send_event,
 )
+from bot.ui.surfaces import ACTION_EDIT, ACTION_REGENERATE
 from storage.models import JobState, MoneyState
 from tests.e2e.harness import ALICE, APP_TOKEN, BOB, CHANNEL, SIGNING_SECRET
 
@@ -232,3 +234,37 @@ async def test_a_resent_refusal_is_not_said_twice(make_app, slack, sim):
     await app.wait_idle()
     [refusal] = slack.ephemerals
     assert "16:9" in refusal.text and await app.jobs() == []
+
+
+def _click(job, action: str, user: str, response_url: str) -> dict:
+    return {
+        "type": "block_actions",
+        "team": {"id": "T_STANDIN"},
+        "user": {"id": user, "team_id": "T_STANDIN"},
+        "api_app_id": "A_VIDEOBOT",
+        "trigger_id": f"trigger-{user}-{action}",
+        "response_url": response_url,
+        "container": {"type": "message", "message_ts": job.status_ts, "channel_id": job.delivery_channel},
+        "channel": {"id": job.delivery_channel},
+        "actions": [{"type": "button", "action_id": action, "block_id": "b", "value": job.id}],
+    }
+
+
+async def test_regenerate_and_edit_under_a_thread_video_stay_in_that_thread(make_app, slack, sim):
+    app = await make_app()
+    root = post_mention(slack, CHANNEL, BOB, "the teaser, take two?")
+    await _mention(app, f"<@{BOT_USER}> a paper plane over a city", thread_ts=root.ts)
+    await app.wait_idle()
+    [job] = await app.jobs()
+
+    await app.interact(_click(job, ACTION_REGENERATE, BOB, slack.new_response_url()))
+    await app.wait_idle()
+    [again] = await app.jobs(BOB)
+    assert again.state is JobState.DELIVERED and again.thread_ts == again.parent_ts == root.ts
+    assert [f.thread_ts for f in slack.files] == [root.ts, root.ts]
+    assert [m.ts for m in slack.messages(CHANNEL)] == [root.ts]  # still no parent message of ours
+
+    await app.interact(_click(job, ACTION_EDIT, ALICE, slack.new_response_url()))
+    await app.wait_for(lambda: len(slack.workspace.views) == 1)
+    [form] = slack.workspace.views.values()
+    assert json.loads(form["private_metadata"])["thread_ts"] == root.ts

@@ -70,11 +70,11 @@ async def test_shortcut_prefills_the_form_and_delivers_into_the_message_thread(m
     [job] = await app.jobs()
     assert (job.state, job.origin, job.duration, job.aspect_ratio) == (
         JobState.DELIVERED,
-        "shortcut",
+        "modal",
         4,
         "9:16",
     )
-    assert job.prompt == prompt and job.parent_ts == message.ts
+    assert job.prompt == prompt and job.parent_ts == job.thread_ts == message.ts
     assert [m.ts for m in slack.messages(CHANNEL)] == [message.ts]  # no parent message of our own
     [record] = slack.files
     assert record.channel == CHANNEL and record.thread_ts == message.ts
