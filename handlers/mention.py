@@ -6,16 +6,16 @@ they mentioned the bot.
 
 Slack resends an event it believes was not acknowledged, with the same `event_id` and an
 `X-Slack-Retry-Num` header (https://api.slack.com/apis/connections/events-api#retries), maybe to
-another replica or after a restart. Each event is claimed as `event:<event_id>` in the request store
-and its answer recorded, so a resend is acknowledged and nothing more. Should the first delivery die
-between its claim and its reservation, a resend still starts the video: the job's id is derived
-from the event, so of all deliveries only one can store the job (checked in the same serialized
-transaction as the reservation).
+another replica or after a restart. A mention that asks for a video stores its job under an id
+derived from the event, in the same serialized transaction as the reservation: of all deliveries
+only one stores the job, and the others (resends, or one racing the first on another replica) find
+it there and say nothing. A delivery that died before it reserved leaves nothing behind, so a
+resend still makes the video. Answers that store no job (refusals, help, parse errors) claim
+`event:<event_id>` in the request store instead, so a resend does not say them twice.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.commands import ParseError, VideoRequest, parse_video, strip_mention
-from bot.deps import Deps
+from bot.deps import START_DEFER_MAX_S, Deps
 from bot.errors import SlackDeliveryError
 from bot.jobs.delivery import tell
 from bot.logs import log_event
@@ -69,19 +69,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
 async def answer_mention(
     deps: Deps, body: dict[str, Any], event: dict[str, Any], *, bot_user_id: str | None
 ) -> None:
-    """Everything a mention does before the ack (claim, parse, reserve); the answer follows in an
+    """Everything a mention does before the ack (parse, reserve or claim); the answer follows in an
     owned task."""
     if not from_a_person(event):
         log_event(log, "mention.ignored", subtype=event.get("subtype"), bot=bool(event.get("bot_id")))
         return
-    key = f"event:{body.get('event_id') or event.get('ts')}"
-    claim = await deps.store.claim_request(key)
-    if not claim.first and claim.answer is not None:
-        log_event(log, "mention.repeat", key=key)
-        return  # answered already; Slack only missed the ack
-    # A repeat with no answer recorded: the first delivery is still at work, or died before it
-    # answered. A video request goes on (its event-derived job id lets only one job be stored);
-    # anything else is left to the first delivery.
     user, channel = str(event["user"]), str(event.get("channel", ""))
     in_thread = str(event["thread_ts"]) if event.get("thread_ts") else None
     text = strip_mention(str(event.get("text", "")), bot_user_id)
@@ -94,10 +86,10 @@ async def answer_mention(
             "thread_ts": in_thread or str(event.get("ts", "")),
         }
         answer = await start_video(deps, parsed, command, origin="mention", job_id=event_job_id(body))
-        if answer.duplicate:
+        if answer.duplicate or (answer.refused and not await _first_time(deps, body, event)):
             return
         reply = answer.text
-    elif not claim.first:
+    elif not await _first_time(deps, body, event):
         return
     elif parsed is None:
         reply = messages.mention_empty(bot_user_id)
@@ -105,11 +97,22 @@ async def answer_mention(
         reply = parsed.message
     else:
         reply = await answer_subcommand(deps, parsed, user)
-    await deps.store.record_answer(key, json.dumps({"text": reply}))
     deps.job_runner().spawn(_answer(deps, user, channel, in_thread, reply), name="mention-answer")
 
 
+async def _first_time(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Claim the event in the request store: False when a delivery of it was answered before."""
+    key = f"event:{body.get('event_id') or event.get('ts')}"
+    if (await deps.store.claim_request(key)).first:
+        return True
+    log_event(log, "mention.repeat", key=key)
+    return False
+
+
 async def _answer(deps: Deps, user: str, channel: str, thread_ts: str | None, text: str) -> None:
+    # Unlike a command's, this answer is a Slack call of its own: in a flood of events it lets the
+    # acks go first, as new jobs do (bot.slack.ingress), for at most a second.
+    await deps.ingress.wait_quiet(START_DEFER_MAX_S)
     try:
         await tell(deps, user=user, channel=channel, response_url=None, text=text, thread_ts=thread_ts)
     except SlackDeliveryError as exc:
