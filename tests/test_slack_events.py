@@ -122,3 +122,9 @@ async def test_message_action_payload(slack):
         payload["channel"] == {"id": "C_PUBLIC", "name": "general"} and payload["user"]["id"] == "U0ALICE01"
     )
     assert payload["response_url"].startswith(f"{slack.base_url}response/") and payload["trigger_id"]
+
+
+async def test_no_mention_event_from_a_conversation_the_app_is_not_in(slack):
+    with pytest.raises(ValueError, match="not in C_OTHER"):
+        post_mention(slack, "C_OTHER", "U1", f"<@{BOT_USER}> a cat")
+    assert post_mention(slack, "C_OTHER", "U1", "no mention here").user == "U1"

@@ -9,7 +9,7 @@ from bot.sim.slack.events import message_action
 from bot.ui import messages
 from bot.ui.surfaces import SHORTCUT_CALLBACK
 from storage.models import JobState
-from tests.e2e.harness import ALICE, BOB, CHANNEL
+from tests.e2e.harness import ALICE, APP_TOKEN, BOB, CHANNEL
 
 
 def _form_state(prompt: str, duration: str, ratio: str) -> dict:
@@ -138,3 +138,17 @@ async def test_shortcut_on_the_bots_own_message_and_an_empty_one(make_app, slack
     assert "prompt" in answer.json()["errors"]  # the form asks for words; nothing starts
     await app.wait_idle()
     assert await app.jobs() == [] and slack.files == [] and sim.create_count == 0
+
+
+async def test_shortcut_over_socket_mode(make_app, slack, sim):
+    app = await make_app(slack_app_token=APP_TOKEN, mode=None)
+    await slack.wait_for_socket(1)
+    message = slack.workspace.post(CHANNEL, "a lantern festival over a river", user=BOB)
+    ack = await slack.send_socket_event(
+        "interactive", message_action(slack, message, ALICE, callback_id=SHORTCUT_CALLBACK)
+    )
+    assert ack is None  # acknowledged with nothing to say; the form follows
+    await app.wait_for(lambda: len(slack.workspace.views) == 1)
+    [view] = slack.workspace.views.values()
+    assert _prompt(view) == "a lantern festival over a river"
+    assert json.loads(view["private_metadata"])["thread_ts"] == message.ts

@@ -47,7 +47,14 @@ class Attempt:
 def post_mention(
     slack: SlackStandIn, channel: str, user: str, text: str, *, thread_ts: str | None = None
 ) -> Message:
-    """A person posts `text` (which should contain `<@UBOT>`) in `channel`, or in the thread `thread_ts`."""
+    """A person posts `text` in `channel`, or in the thread `thread_ts`.
+
+    A mention of the app in a conversation the app is not in sends no event (Slack offers to invite
+    it instead; https://api.slack.com/events/app_mention), so the stand-in refuses to make one.
+    """
+    known = slack.workspace.channels.get(channel)
+    if f"<@{BOT_USER}" in text and (known is None or not known.bot_member):
+        raise ValueError(f"the app is not in {channel}: Slack sends no app_mention from there")
     return slack.workspace.post(channel, text, user=user, thread_ts=thread_ts)
 
 
