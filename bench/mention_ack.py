@@ -9,11 +9,11 @@ import asyncio
 import json
 import sqlite3
 import time
+from typing import Any
 
-import aiohttp
 import httpx
 
-from bench.common import BOT_TOKEN, SECRET, AppProc, Stubs, machine, percentile, report, workdir
+from bench.common import BOT_TOKEN, SECRET, AppProc, Stubs, machine, percentile, post_timed, report, workdir
 from bot.sim.signing import signed_headers
 from bot.sim.slack.events import mention_envelope
 from bot.sim.slack.workspace import BOT_USER, Message
@@ -21,7 +21,7 @@ from bot.sim.slack.workspace import BOT_USER, Message
 
 def _envelopes(
     total: int, thread_ts: str, prefix: str = "BENCH", text: str = "a bench scene {i} --duration 4"
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Mentions in one thread (its root exists in the stand-in, so the jobs run as usual)."""
     now = time.time()
     return [
@@ -50,7 +50,7 @@ async def _thread_root(slack_api: str) -> str:
     return str(response.json()["ts"])
 
 
-async def _load(url: str, envelopes: list[dict], concurrency: int, retry_num: int) -> list[float]:
+def _signed(envelopes: list[dict[str, Any]], retry_num: int) -> list[tuple[str, dict[str, str]]]:
     signed = []
     for envelope in envelopes:
         body = json.dumps(envelope)
@@ -58,20 +58,7 @@ async def _load(url: str, envelopes: list[dict], concurrency: int, retry_num: in
         if retry_num:
             headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
         signed.append((body, headers))
-    latencies: list[float] = []
-    queue = iter(signed)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-
-        async def worker() -> None:
-            for body, headers in queue:
-                started = time.perf_counter()
-                async with session.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                    assert response.status == 200, response.status
-                latencies.append((time.perf_counter() - started) * 1000)
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies
+    return signed
 
 
 async def main(quick: bool, concurrency: int) -> None:
@@ -84,12 +71,12 @@ async def main(quick: bool, concurrency: int) -> None:
     try:
         await app.start()
         root = await _thread_root(stubs.info["slack_api"])
-        await _load(app.url, _envelopes(20, root, "WARM", "help"), 5, 0)  # auth.test, connections, caches
+        await post_timed(app.url, _signed(_envelopes(20, root, "WARM", "help"), 0), 5)  # auth.test, caches
         envelopes = _envelopes(total, root)
         cpu = app.cpu_s()
-        first_ms = await _load(app.url, envelopes, concurrency, 0)
+        first_ms = await post_timed(app.url, _signed(envelopes, 0), concurrency)
         first_cpu, cpu = app.cpu_s() - cpu, app.cpu_s()
-        resent_ms = await _load(app.url, envelopes, concurrency, 1)
+        resent_ms = await post_timed(app.url, _signed(envelopes, 1), concurrency)
         resent_cpu = app.cpu_s() - cpu
     finally:
         app.stop()

@@ -4,6 +4,7 @@ and its submission starting the same flow as the command."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -26,47 +27,43 @@ from handlers.start import start_video
 log = logging.getLogger(__name__)
 
 
+# What the form opens with: nothing, a request, or a way to make one (awaited in the form's task).
+Prefill = VideoRequest | Callable[[], Awaitable[VideoRequest]] | None
+
+
 def open_form(
     deps: Deps,
     *,
     trigger_id: str,
     user_id: str,
     channel_id: str,
-    prefill: VideoRequest | None = None,
+    prefill: Prefill = None,
     thread: dict[str, str] | None = None,
 ) -> None:
-    """Open the form in an owned task: the caller acks first, views.open follows within the 3 s."""
-    form = show_form(
-        deps, trigger_id=trigger_id, user_id=user_id, channel_id=channel_id, prefill=prefill, thread=thread
-    )
-    deps.job_runner().spawn(form, name=f"form-{user_id}")
+    """Open the form in an owned task: the caller acks first, views.open follows within the 3 s.
 
+    `thread` (thread_ts, response_url) rides along in the form's metadata, so the video goes into
+    that thread when the form is submitted.
+    """
 
-async def show_form(
-    deps: Deps,
-    *,
-    trigger_id: str,
-    user_id: str,
-    channel_id: str,
-    prefill: VideoRequest | None = None,
-    thread: dict[str, str] | None = None,
-) -> None:
-    """views.open the form (prefilled when asked); `thread` (thread_ts, response_url) rides along in
-    its metadata, so the video goes into that thread when the form is submitted."""
-    status = await deps.store.budget_status(user_id)
-    view = video_modal(
-        deps.settings,
-        status,
-        channel_id=channel_id,
-        prompt=prefill.prompt if prefill else "",
-        duration=prefill.duration if prefill else None,
-        ratio=prefill.aspect_ratio if prefill else None,
-        thread=thread,
-    )
-    try:
-        await slack_io.open_view(client=deps.slack, trigger_id=trigger_id, view=view)
-    except VideobotError as exc:
-        log.warning("form not opened", extra={"event": "form.error", "user": user_id, "error": repr(exc)})
+    async def _open() -> None:
+        request = await prefill() if callable(prefill) else prefill
+        status = await deps.store.budget_status(user_id)
+        view = video_modal(
+            deps.settings,
+            status,
+            channel_id=channel_id,
+            prompt=request.prompt if request else "",
+            duration=request.duration if request else None,
+            ratio=request.aspect_ratio if request else None,
+            thread=thread,
+        )
+        try:
+            await slack_io.open_view(client=deps.slack, trigger_id=trigger_id, view=view)
+        except VideobotError as exc:
+            log.warning("form not opened", extra={"event": "form.error", "user": user_id, "error": repr(exc)})
+
+    deps.job_runner().spawn(_open(), name=f"form-{user_id}")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -16,7 +16,7 @@ from bot.deps import Deps
 from bot.slack.markup import lookup_names, plain_words
 from bot.ui.messages import shorten
 from bot.ui.surfaces import SHORTCUT_CALLBACK
-from handlers.forms import show_form
+from handlers.forms import open_form
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -25,25 +25,25 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.message_shortcut(SHORTCUT_CALLBACK)
     async def make_video(ack: AsyncAck, shortcut: dict[str, Any]) -> None:
         await ack()
-        user = str(shortcut.get("user", {}).get("id", ""))
-        deps.job_runner().spawn(open_from_message(deps, shortcut), name=f"shortcut-{user}")
+        message = shortcut.get("message") or {}
+        # A reply names its thread's root; a top-level message becomes the root of a new thread.
+        thread = {
+            "thread_ts": str(message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts"))
+        }
+        if shortcut.get("response_url"):
+            thread["response_url"] = str(shortcut["response_url"])
 
+        async def words() -> VideoRequest:
+            """The message as plain words, names looked up briefly (the form must open within 3 s)."""
+            text = str(message.get("text") or "")
+            prompt = shorten(plain_words(text, await lookup_names(deps.slack, text)), MAX_PROMPT_CHARS)
+            return VideoRequest(prompt, deps.settings.duration_default, deps.settings.default_aspect_ratio)
 
-async def open_from_message(deps: Deps, shortcut: dict[str, Any]) -> None:
-    """Turn the message into plain words (names looked up briefly) and open the prefilled form."""
-    message = shortcut.get("message") or {}
-    text = str(message.get("text") or "")
-    prompt = shorten(plain_words(text, await lookup_names(deps.slack, text)), MAX_PROMPT_CHARS)
-    settings = deps.settings
-    # A reply names its thread's root; a top-level message becomes the root of a new thread.
-    thread = {"thread_ts": str(message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts"))}
-    if shortcut.get("response_url"):
-        thread["response_url"] = str(shortcut["response_url"])
-    await show_form(
-        deps,
-        trigger_id=str(shortcut.get("trigger_id", "")),
-        user_id=str(shortcut.get("user", {}).get("id", "")),
-        channel_id=str(shortcut.get("channel", {}).get("id", "")),
-        prefill=VideoRequest(prompt, settings.duration_default, settings.default_aspect_ratio),
-        thread=thread,
-    )
+        open_form(
+            deps,
+            trigger_id=str(shortcut.get("trigger_id", "")),
+            user_id=str(shortcut.get("user", {}).get("id", "")),
+            channel_id=str(shortcut.get("channel", {}).get("id", "")),
+            prefill=words,
+            thread=thread,
+        )

@@ -5,28 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
-from bot.deps import ledger_config
-from bot.settings import load_settings
 from bot.sim.slack import BOT_USER
 from bot.sim.slack.events import mention_envelope, post_mention, send_event
-from storage import open_store
-from storage.api import Store
 from storage.models import JobState, MoneyState
 from tests.durability.proc import AppProcess
 from tests.e2e.harness import ALICE, BOB, CHANNEL, SIGNING_SECRET
-
-
-@pytest.fixture
-async def store(tmp_path) -> AsyncIterator[Store]:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
-    opened = await open_store(url, ledger_config(load_settings(database_url=url)))
-    yield opened
-    await opened.close()
 
 
 async def test_kill9_after_the_ack_then_a_resend_still_one_video(tmp_path, sim, slack, store):

@@ -16,6 +16,7 @@ from bot.sim.slack.events import (
 from bot.ui.surfaces import ACTION_EDIT, ACTION_REGENERATE
 from storage.models import JobState, MoneyState
 from tests.e2e.harness import ALICE, APP_TOKEN, BOB, CHANNEL, SIGNING_SECRET
+from tests.e2e.test_interactive import _button_click
 
 
 async def _mention(app, text: str, *, user: str = ALICE, thread_ts: str | None = None, **kw):
@@ -26,15 +27,21 @@ async def _mention(app, text: str, *, user: str = ALICE, thread_ts: str | None =
     return message, envelope
 
 
+async def _in_a_thread(app, slack, text: str):
+    """Bob starts a thread; Alice mentions the bot in it with `text`; returns the root once all is done."""
+    root = post_mention(slack, CHANNEL, BOB, "ideas for the launch video?")
+    await _mention(app, text, thread_ts=root.ts)
+    await app.wait_idle()
+    return root
+
+
 def _bot_replies(slack, ts: str):
     return [m for m in slack.thread(CHANNEL, ts) if m.user == BOT_USER]
 
 
 async def test_a_mention_inside_a_thread_gets_its_mp4_in_that_thread(make_app, slack, sim):
     app = await make_app()
-    root = post_mention(slack, CHANNEL, BOB, "ideas for the launch video?")
-    await _mention(app, f"<@{BOT_USER}> a slow drone shot over the lake --ar 9:16 -d 6", thread_ts=root.ts)
-    await app.wait_idle()
+    root = await _in_a_thread(app, slack, f"<@{BOT_USER}> a slow drone shot over the lake --ar 9:16 -d 6")
 
     [job] = await app.jobs()
     assert job.state is JobState.DELIVERED and job.charged_micros == 66_000
@@ -238,35 +245,19 @@ async def test_a_resent_refusal_is_not_said_twice(make_app, slack, sim):
     assert "16:9" in refusal.text and await app.jobs() == []
 
 
-def _click(job, action: str, user: str, response_url: str) -> dict:
-    return {
-        "type": "block_actions",
-        "team": {"id": "T_STANDIN"},
-        "user": {"id": user, "team_id": "T_STANDIN"},
-        "api_app_id": "A_VIDEOBOT",
-        "trigger_id": f"trigger-{user}-{action}",
-        "response_url": response_url,
-        "container": {"type": "message", "message_ts": job.status_ts, "channel_id": job.delivery_channel},
-        "channel": {"id": job.delivery_channel},
-        "actions": [{"type": "button", "action_id": action, "block_id": "b", "value": job.id}],
-    }
-
-
 async def test_regenerate_and_edit_under_a_thread_video_stay_in_that_thread(make_app, slack, sim):
     app = await make_app()
-    root = post_mention(slack, CHANNEL, BOB, "the teaser, take two?")
-    await _mention(app, f"<@{BOT_USER}> a paper plane over a city", thread_ts=root.ts)
-    await app.wait_idle()
+    root = await _in_a_thread(app, slack, f"<@{BOT_USER}> a paper plane over a city")
     [job] = await app.jobs()
 
-    await app.interact(_click(job, ACTION_REGENERATE, BOB, slack.new_response_url()))
+    await app.interact(_button_click(job, ACTION_REGENERATE, BOB, slack.new_response_url()))
     await app.wait_idle()
     [again] = await app.jobs(BOB)
     assert again.state is JobState.DELIVERED and again.thread_ts == again.parent_ts == root.ts
     assert [f.thread_ts for f in slack.files] == [root.ts, root.ts]
     assert [m.ts for m in slack.messages(CHANNEL)] == [root.ts]  # still no parent message of ours
 
-    await app.interact(_click(job, ACTION_EDIT, ALICE, slack.new_response_url()))
+    await app.interact(_button_click(job, ACTION_EDIT, ALICE, slack.new_response_url()))
     await app.wait_for(lambda: len(slack.workspace.views) == 1)
     [form] = slack.workspace.views.values()
     assert json.loads(form["private_metadata"])["thread_ts"] == root.ts

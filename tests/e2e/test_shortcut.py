@@ -93,12 +93,18 @@ async def test_shortcut_on_a_reply_goes_into_its_thread(make_app, slack, sim):
     assert [m.ts for m in slack.messages(CHANNEL)] == [root.ts]
 
 
-async def test_shortcut_where_the_bot_cannot_post_delivers_to_the_dm_and_says_so(make_app, slack, sim):
-    app = await make_app()
-    message = slack.workspace.post("C_PRIVATE", "a fox in a snowy forest", user=BOB)
+async def _video_from(app, slack, channel: str, text: str):
+    """Bob writes `text` in `channel`; Alice makes a video of it with the shortcut, the form as is."""
+    message = slack.workspace.post(channel, text, user=BOB)
     view = await _shortcut(app, slack, message)
     await _submit(app, view, _prompt(view))
     await app.wait_idle()
+    return message
+
+
+async def test_shortcut_where_the_bot_cannot_post_delivers_to_the_dm_and_says_so(make_app, slack, sim):
+    app = await make_app()
+    await _video_from(app, slack, "C_PRIVATE", "a fox in a snowy forest")
     [job] = await app.jobs()
     assert job.state is JobState.DELIVERED and job.delivery_channel.startswith("D")
     [record] = slack.files
@@ -109,10 +115,7 @@ async def test_shortcut_where_the_bot_cannot_post_delivers_to_the_dm_and_says_so
 
 async def test_shortcut_in_a_public_channel_the_bot_is_not_in_joins_it(make_app, slack, sim):
     app = await make_app()
-    message = slack.workspace.post("C_OTHER", "a hot air balloon at sunrise", user=BOB)
-    view = await _shortcut(app, slack, message)
-    await _submit(app, view, _prompt(view))
-    await app.wait_idle()
+    message = await _video_from(app, slack, "C_OTHER", "a hot air balloon at sunrise")
     [record] = slack.files
     assert record.channel == "C_OTHER" and record.thread_ts == message.ts
     assert slack.workspace.channels["C_OTHER"].bot_member
