@@ -7,13 +7,20 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
+import aiohttp
 import httpx
 import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from bot.sim.slack import BOT_USER, SlackStandIn
-from bot.sim.slack.events import deliver_event, mention_envelope, message_action, post_mention
+from bot.sim.slack.events import (
+    deliver_event,
+    deliver_socket_event,
+    mention_envelope,
+    message_action,
+    post_mention,
+)
 
 SECRET = "events-secret"
 
@@ -128,3 +135,29 @@ async def test_no_mention_event_from_a_conversation_the_app_is_not_in(slack):
     with pytest.raises(ValueError, match="not in C_OTHER"):
         post_mention(slack, "C_OTHER", "U1", f"<@{BOT_USER}> a cat")
     assert post_mention(slack, "C_OTHER", "U1", "no mention here").user == "U1"
+
+
+async def test_an_unacknowledged_socket_envelope_is_resent(slack):
+    envelope = mention_envelope(post_mention(slack, "C_PUBLIC", "U1", f"<@{BOT_USER}> a cat"))
+    async with httpx.AsyncClient() as http:
+        opened = await http.post(
+            f"{slack.api_url}apps.connections.open", headers={"Authorization": f"Bearer {slack.app_token}"}
+        )
+    seen: list[dict] = []
+    async with aiohttp.ClientSession() as session, session.ws_connect(opened.json()["url"]) as ws:
+        assert json.loads((await ws.receive()).data)["type"] == "hello"
+
+        async def app_side() -> None:
+            async for msg in ws:
+                got = json.loads(msg.data)
+                seen.append(got)
+                if len(seen) == 2:  # the first envelope goes unanswered; the resend is acknowledged
+                    await ws.send_str(json.dumps({"envelope_id": got["envelope_id"]}))
+                    return
+
+        reader = asyncio.create_task(app_side())
+        await deliver_socket_event(slack, envelope, ack_timeout_s=0.2)
+        await reader
+    assert [(e["retry_attempt"], e["retry_reason"]) for e in seen] == [(0, ""), (1, "timeout")]
+    assert {e["payload"]["event_id"] for e in seen} == {envelope["event_id"]}
+    assert len({e["envelope_id"] for e in seen}) == 2

@@ -211,7 +211,7 @@ async def test_socket_mode_mention_and_its_resend_make_one_video(make_app, slack
     message = post_mention(slack, CHANNEL, ALICE, f"<@{BOT_USER}> a koi pond --ar 1:1", thread_ts=root.ts)
     envelope = mention_envelope(message)
     await deliver_socket_event(slack, envelope)
-    await deliver_socket_event(slack, envelope, retry_attempt=1, retry_reason="timeout")
+    await deliver_socket_event(slack, envelope, retry_attempt=1)
     await app.wait_idle()
     [job] = await app.jobs()
     assert job.state is JobState.DELIVERED and job.aspect_ratio == "1:1" and sim.create_count == 1

@@ -154,12 +154,31 @@ async def deliver_event(
 
 
 async def deliver_socket_event(
-    slack: SlackStandIn, envelope: dict[str, Any], *, retry_attempt: int = 0, retry_reason: str = ""
+    slack: SlackStandIn,
+    envelope: dict[str, Any],
+    *,
+    retry_attempt: int = 0,
+    ack_timeout_s: float = ACK_TIMEOUT_S,
+    retries: int = len(RETRY_DELAYS_S),
 ) -> dict[str, Any] | None:
-    """Push `envelope` to a Socket Mode connection (a resend when retry_attempt > 0); its ack's payload."""
-    return await slack.hub.send(
-        "events_api", envelope, retry_attempt=retry_attempt, retry_reason=retry_reason
-    )
+    """Push `envelope` to a Socket Mode connection, resending it (`retry_attempt` counting up,
+    `retry_reason: timeout`) while no ack arrives within `ack_timeout_s`; the ack's payload.
+
+    Start at `retry_attempt` > 0 to send a resend directly. Raises TimeoutError when no attempt was
+    acknowledged.
+    """
+    for attempt in range(retry_attempt, retry_attempt + retries + 1):
+        try:
+            return await slack.hub.send(
+                "events_api",
+                envelope,
+                timeout=ack_timeout_s,
+                retry_attempt=attempt,
+                retry_reason="timeout" if attempt else "",
+            )
+        except TimeoutError:
+            continue
+    raise TimeoutError(f"no ack for event {envelope.get('event_id')}")
 
 
 def message_action(
