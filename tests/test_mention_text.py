@@ -75,3 +75,32 @@ def test_one_job_id_per_event():
     assert event_job_id(body) != event_job_id(body | {"team_id": "T2"})
     assert len(event_job_id(body)) == 32
     assert event_job_id({"team_id": "T1"}) is None
+
+
+def test_a_thread_jobs_status_says_who_asked_for_what():
+    from bot.ui import messages
+    from storage.models import Job, JobState, MoneyState
+
+    job = Job(
+        id="j1",
+        team_id="T1",
+        user_id="U0ALICE01",
+        channel_id="C1",
+        prompt="a <b> & <!channel> " + "long " * 30,
+        duration=5,
+        aspect_ratio="9:16",
+        model="m",
+        price_micros=11_000,
+        estimate_micros=55_000,
+        period="2026-11",
+        state=JobState.GENERATING,
+        money_state=MoneyState.RESERVED,
+        created_at=0.0,
+        updated_at=0.0,
+        deadline_at=1800.0,
+        thread_ts="1.0",
+    )
+    header, line = messages.status_text(job, now=65.0).split("\n")
+    assert header.startswith("<@U0ALICE01> asked for “a &lt;b&gt; &amp; &lt;!channel&gt; long")
+    assert header.endswith("…” · 5 s · 9:16 · estimated $0.055") and "1:05 elapsed" in line
+    assert messages.status_text(job.model_copy(update={"thread_ts": None}), now=65.0) == line
