@@ -6,7 +6,10 @@ from __future__ import annotations
 from bot.commands import parse_video, strip_mention
 from bot.settings import Settings
 from bot.slack.markup import plain_words, unnamed
+from bot.ui import messages
 from handlers.mention import event_job_id, from_a_person
+from storage.models import JobState
+from tests.test_messages import make_job
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
 
@@ -78,26 +81,12 @@ def test_one_job_id_per_event():
 
 
 def test_a_thread_jobs_status_says_who_asked_for_what():
-    from bot.ui import messages
-    from storage.models import Job, JobState, MoneyState
-
-    job = Job(
-        id="j1",
-        team_id="T1",
+    job = make_job(
         user_id="U0ALICE01",
-        channel_id="C1",
         prompt="a <b> & <!channel> " + "long " * 30,
-        duration=5,
         aspect_ratio="9:16",
-        model="m",
-        price_micros=11_000,
-        estimate_micros=55_000,
-        period="2026-11",
         state=JobState.GENERATING,
-        money_state=MoneyState.RESERVED,
         created_at=0.0,
-        updated_at=0.0,
-        deadline_at=1800.0,
         thread_ts="1.0",
     )
     header, line = messages.status_text(job, now=65.0).split("\n")
