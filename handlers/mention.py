@@ -24,12 +24,13 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.commands import ParseError, VideoRequest, parse_video, strip_mention
 from bot.deps import START_DEFER_MAX_S, Deps
-from bot.errors import SlackDeliveryError
 from bot.jobs.delivery import tell
+from bot.jobs.runner import JobRunner
 from bot.logs import log_event
-from bot.ui import messages
-from handlers.start import start_video
+from bot.ui.words import video as words
+from handlers.start import StartRequest, start_video
 from handlers.video import answer_subcommand
+from storage.errors import SlackDeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +59,16 @@ def from_a_person(event: dict[str, Any]) -> bool:
     )
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
     """Attach the app_mention listener (Bolt acknowledges the event when it returns)."""
 
     @app.event("app_mention")
     async def mentioned(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        await answer_mention(deps, body, event, bot_user_id=context.bot_user_id)
+        await answer_mention(deps, runner, body, event, bot_user_id=context.bot_user_id)
 
 
 async def answer_mention(
-    deps: Deps, body: dict[str, Any], event: dict[str, Any], *, bot_user_id: str | None
+    deps: Deps, runner: JobRunner, body: dict[str, Any], event: dict[str, Any], *, bot_user_id: str | None
 ) -> None:
     """Everything a mention does before the ack (parse, reserve or claim); the answer follows in an
     owned task."""
@@ -79,25 +80,28 @@ async def answer_mention(
     text = strip_mention(str(event.get("text", "")), bot_user_id)
     parsed = parse_video(text, deps.settings) if text.strip() else None
     if isinstance(parsed, VideoRequest):
-        command = {
-            "team_id": body.get("team_id") or event.get("team", ""),
-            "user_id": user,
-            "channel_id": channel,
-            "thread_ts": in_thread or str(event.get("ts", "")),
-        }
-        answer = await start_video(deps, parsed, command, origin="mention", job_id=event_job_id(body))
+        request = StartRequest(
+            video=parsed,
+            team_id=str(body.get("team_id") or event.get("team", "")),
+            user_id=user,
+            channel_id=channel,
+            origin="mention",
+            thread_ts=in_thread or str(event.get("ts", "")),
+            job_id=event_job_id(body),
+        )
+        answer = await start_video(deps, runner, request)
         if answer.duplicate or (answer.refused and not await _first_time(deps, body, event)):
             return
         reply = answer.text
     elif not await _first_time(deps, body, event):
         return
     elif parsed is None:
-        reply = messages.mention_empty(bot_user_id)
+        reply = words.mention_empty(bot_user_id)
     elif isinstance(parsed, ParseError):
         reply = parsed.message
     else:
         reply = await answer_subcommand(deps, parsed, user)
-    deps.job_runner().spawn(_answer(deps, user, channel, in_thread, reply), name="mention-answer")
+    runner.spawn(_answer(deps, user, channel, in_thread, reply), name="mention-answer")
 
 
 async def _first_time(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class JobState(str, Enum):
-    """Where a job is. Stored as text; transitions live in `storage.jobs`."""
+    """Where a job is. Stored as text; which state may follow which is `storage.states.TRANSITIONS`."""
 
     ACCEPTED = "accepted"  # reserved and stored; the gateway has heard nothing
     SUBMITTING = "submitting"  # a create request may be on its way to the gateway
@@ -22,6 +22,7 @@ class JobState(str, Enum):
 
     @property
     def finished(self) -> bool:
+        """True for delivered, failed and expired: nothing follows."""
         return self in (JobState.DELIVERED, JobState.FAILED, JobState.EXPIRED)
 
 
@@ -95,6 +96,7 @@ class BudgetStatus(BaseModel):
 
     @property
     def remaining_micros(self) -> int:
+        """What the user may still reserve this period (never negative)."""
         return max(0, self.limit_micros - self.spent_micros - self.reserved_micros)
 
 

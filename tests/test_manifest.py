@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
+from bot.manifest import build_manifest, render_manifest
+
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("bot", "handlers")
+CLI = [sys.executable, "-m", "bot.cli"]
 
 # Slack Web API methods (as slack_sdk calls them) and the bot scopes they need.
 # https://api.slack.com/methods: chat.postMessage needs chat:write; posting in a public channel the
@@ -92,9 +97,51 @@ def test_events_and_surfaces_match_the_code():
 
 
 def test_the_message_shortcut_is_declared_and_handled():
-    from bot.ui.surfaces import SHORTCUT_CALLBACK
+    from bot.ui.blocks.form import SHORTCUT_CALLBACK
 
     declared = _manifest()["features"]["shortcuts"]
     assert [(s["type"], s["callback_id"]) for s in declared] == [("message", SHORTCUT_CALLBACK)]
     assert all(1 <= len(s["name"]) <= 24 and 1 <= len(s["description"]) <= 150 for s in declared)
     assert "@app.message_shortcut(SHORTCUT_CALLBACK)" in _code()
+    # In HTTP mode a shortcut goes to the interactivity request URL, which is filled in.
+    assert build_manifest("https://bot.example.com")["features"]["shortcuts"] == declared
+
+
+def test_manifest_yml_is_the_socket_mode_rendering():
+    assert (ROOT / "manifest.yml").read_text() == render_manifest()
+    assert yaml.safe_load(render_manifest()) == build_manifest()
+
+
+def test_http_mode_manifest_fills_in_every_request_url():
+    socket, http = build_manifest(), build_manifest("https://bot.example.com/")
+    url = "https://bot.example.com/slack/events"
+    assert http["settings"]["socket_mode_enabled"] is False
+    assert all(c["url"] == url for c in http["features"]["slash_commands"])
+    assert http["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
+    assert http["settings"]["event_subscriptions"]["request_url"] == url
+    assert http["oauth_config"] == socket["oauth_config"]
+    assert (
+        http["settings"]["event_subscriptions"]["bot_events"]
+        == socket["settings"]["event_subscriptions"]["bot_events"]
+    )
+    assert build_manifest("https://bot.example.com/slack/events") == http
+
+
+def test_manifest_command_prints_both_and_refuses_a_url_slack_cannot_post_to():
+    socket = subprocess.run([*CLI, "manifest"], capture_output=True, text=True, timeout=30)
+    assert socket.returncode == 0 and socket.stdout == (ROOT / "manifest.yml").read_text()
+    http = subprocess.run(
+        [*CLI, "manifest", "--http-url", "https://bot.example.com"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert http.returncode == 0 and yaml.safe_load(http.stdout) == build_manifest("https://bot.example.com")
+    bad = subprocess.run(
+        [*CLI, "manifest", "--http-url", "http://bot.example.com"], capture_output=True, text=True, timeout=30
+    )
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert (
+        bad.stderr.strip()
+        == "--http-url: 'http://bot.example.com' is not an https://host URL (Slack posts only to https)"
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.commands import parse_video, strip_mention
 from bot.settings import Settings
 from bot.slack.markup import plain_words, unnamed
-from bot.ui import messages
+from bot.ui.words import thread as thread_words
 from handlers.mention import event_job_id, from_a_person
 from storage.models import JobState
 from tests.test_messages import make_job
@@ -89,7 +89,7 @@ def test_a_thread_jobs_status_says_who_asked_for_what():
         created_at=0.0,
         thread_ts="1.0",
     )
-    header, line = messages.status_text(job, now=65.0).split("\n")
+    header, line = thread_words.status_text(job, now=65.0).split("\n")
     assert header.startswith("<@U0ALICE01> asked for “a &lt;b&gt; &amp; &lt;!channel&gt; long")
     assert header.endswith("…” · 5 s · 9:16 · estimated $0.055") and "1:05 elapsed" in line
-    assert messages.status_text(job.model_copy(update={"thread_ts": None}), now=65.0) == line
+    assert thread_words.status_text(job.model_copy(update={"thread_ts": None}), now=65.0) == line

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.deps import Deps
-from bot.errors import SlackDeliveryError
 from bot.logs import log_event
 from bot.slack import api as slack_io
-from bot.slack.api import SlackChannelNotFound, SlackNotInChannel
-from bot.ui import messages
-from bot.ui.blocks import parent_blocks
+from bot.ui.blocks.thread import parent_blocks
+from bot.ui.words import thread as words
+from storage.billing import job_charge, remaining_after_charge
+from storage.errors import SlackChannelNotFound, SlackDeliveryError, SlackNotInChannel
 from storage.models import BudgetStatus, Job
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ async def announce(deps: Deps, job: Job) -> Job:
         status_ts = await _post_or_join(
             deps,
             job.delivery_channel or job.channel_id,
-            text=messages.status_text(job),
+            text=words.status_text(job),
             thread_ts=job.parent_ts,
         )
         if status_ts is None:
@@ -52,7 +52,7 @@ async def announce(deps: Deps, job: Job) -> Job:
             client=deps.slack,
             channel=job.delivery_channel,
             thread_ts=job.parent_ts,
-            text=messages.status_text(job),
+            text=words.status_text(job),
         )
     # The permalink lets /video history and App Home link to the thread; None if Slack has none.
     link = await slack_io.permalink(client=deps.slack, channel=job.delivery_channel, ts=job.parent_ts)
@@ -96,7 +96,7 @@ async def _post_or_join(
 
 
 async def _post_parent(deps: Deps, job: Job) -> tuple[str, str]:
-    ts = await _post_or_join(deps, job.channel_id, text=messages.parent_text(job), blocks=parent_blocks(job))
+    ts = await _post_or_join(deps, job.channel_id, text=words.parent_text(job), blocks=parent_blocks(job))
     if ts is not None:
         return job.channel_id, ts
     return await _dm_parent(deps, job)
@@ -106,10 +106,10 @@ async def _dm_parent(deps: Deps, job: Job) -> tuple[str, str]:
     """The parent message in the user's DM with the bot, and a word to the user about it."""
     dm = await slack_io.open_dm(client=deps.slack, user=job.user_id)
     ts = await slack_io.post_message(
-        client=deps.slack, channel=dm, text=messages.parent_text(job), blocks=parent_blocks(job)
+        client=deps.slack, channel=dm, text=words.parent_text(job), blocks=parent_blocks(job)
     )
     log_event(log, "job.dm_fallback", job_id=job.id, user=job.user_id)
-    await _tell_user(deps, job, messages.DM_FALLBACK)
+    await _tell_user(deps, job, words.DM_FALLBACK)
     return dm, ts
 
 
@@ -150,13 +150,6 @@ async def _tell_user(deps: Deps, job: Job, text: str) -> None:
         )
 
 
-def _remaining_after(status: BudgetStatus, job: Job, charge: int) -> int:
-    # The status still counts this job's reservation; the charge replaces it.
-    return max(
-        0, status.limit_micros - status.spent_micros - (status.reserved_micros - job.estimate_micros) - charge
-    )
-
-
 async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
     """Upload the MP4 into the thread; if Slack keeps refusing, offer the result link instead.
 
@@ -164,10 +157,8 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
     """
     assert job.delivery_channel is not None and job.parent_ts is not None
     await hold(None)
-    seconds = job.result_duration or job.duration
-    charge = seconds * job.price_micros
     status = await deps.store.budget_status(job.user_id)
-    comment = messages.delivered_comment(job, charge, _remaining_after(status, job, charge))
+    comment = words.delivered_comment(job, job_charge(job), remaining_after_charge(status, job))
     if job.file_id is not None and await _finish_earlier_upload(deps, job, job.file_id, comment):
         return  # uploaded before a restart; never post it twice
     try:
@@ -176,7 +167,7 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
             http=deps.http,
             path=path,
             filename=f"video-{job.id[:8]}.mp4",
-            title=messages.file_title(job),
+            title=words.file_title(job),
             channel_id=job.delivery_channel,
             thread_ts=job.parent_ts,
             initial_comment=comment,
@@ -191,7 +182,7 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
             client=deps.slack,
             channel=job.delivery_channel,
             thread_ts=job.parent_ts,
-            text=messages.upload_fallback(job, comment),
+            text=words.upload_fallback(job, comment),
         )
 
 
@@ -209,7 +200,7 @@ async def _finish_earlier_upload(deps: Deps, job: Job, file_id: str, comment: st
         await slack_io.complete_upload(
             client=deps.slack,
             file_id=file_id,
-            title=messages.file_title(job),
+            title=words.file_title(job),
             channel_id=job.delivery_channel,
             thread_ts=job.parent_ts,
             initial_comment=comment,
@@ -221,7 +212,7 @@ async def _finish_earlier_upload(deps: Deps, job: Job, file_id: str, comment: st
 
 async def post_failure(deps: Deps, job: Job, status: BudgetStatus) -> None:
     """Tell the user, in the thread (or ephemerally when there is none), why the job failed."""
-    text = messages.failure_reply(job, status)
+    text = words.failure_reply(job, status)
     if job.delivery_channel is None or job.parent_ts is None:
         await _tell_user(deps, job, text)
         return

@@ -20,7 +20,7 @@ from bot.sim.gateway import Simulator
 from bot.sim.signing import interaction_body, post_signed, slash_command_body
 from bot.sim.slack import BOT_USER, SlackStandIn
 from bot.sim.slack.events import deliver_event, mention_envelope, message_action, post_mention
-from bot.ui.surfaces import SHORTCUT_CALLBACK
+from bot.ui.blocks.form import SHORTCUT_CALLBACK
 
 DEMO_TOKEN = "xoxb-demo-token"
 DEMO_SECRET = "demo-signing-secret"

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import clean_text, unslack
 from bot.slack import api as slack_io
-from bot.slack.errors import SlackIOError
+from storage.errors import SlackIOError
 
 LOOKUP_TIMEOUT_S = 1.0
 MAX_LOOKUPS = 20  # names looked up per message, at most (each is one Slack call)

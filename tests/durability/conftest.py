@@ -9,12 +9,12 @@ import pytest
 from bot.deps import ledger_config
 from bot.settings import load_settings
 from storage import open_store
-from storage.api import Store
+from tests.store_tools import StoreForTests
 
 
 @pytest.fixture
-async def store(tmp_path) -> AsyncIterator[Store]:
+async def store(tmp_path) -> AsyncIterator[StoreForTests]:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
-    opened = await open_store(url, ledger_config(load_settings(database_url=url)))
+    opened = StoreForTests.view(await open_store(url, ledger_config(load_settings(database_url=url))))
     yield opened
     await opened.close()

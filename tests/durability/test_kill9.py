@@ -10,10 +10,10 @@ from collections.abc import Callable
 import httpx
 
 from bot.sim.signing import post_signed, slash_command_body
-from storage.api import Store
 from storage.models import Job, JobState, MoneyState
 from tests.durability.proc import AppProcess
 from tests.e2e.harness import ALICE, CHANNEL, SIGNING_SECRET
+from tests.store_tools import StoreForTests
 
 
 async def _send(app: AppProcess, text: str, slack) -> httpx.Response:
@@ -24,7 +24,7 @@ async def _send(app: AppProcess, text: str, slack) -> httpx.Response:
         return await post_signed(http, app.events_url, body, SIGNING_SECRET)
 
 
-async def _wait_job(store: Store, predicate: Callable[[Job], bool], timeout: float = 30) -> Job:
+async def _wait_job(store: StoreForTests, predicate: Callable[[Job], bool], timeout: float = 30) -> Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         jobs = await store.user_jobs(ALICE, 10)
@@ -55,7 +55,7 @@ async def _crash_and_recover(tmp_path, sim, slack, store, at: Callable[[Job], bo
         assert code == 0
 
 
-async def _assert_balanced(store: Store, job: Job) -> None:
+async def _assert_balanced(store: StoreForTests, job: Job) -> None:
     assert await store.audit() == []
     status = await store.budget_status(ALICE)
     assert status.reserved_micros == 0

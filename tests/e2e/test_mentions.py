@@ -13,7 +13,7 @@ from bot.sim.slack.events import (
     post_mention,
     send_event,
 )
-from bot.ui.surfaces import ACTION_EDIT, ACTION_REGENERATE
+from bot.ui.blocks.thread import ACTION_EDIT, ACTION_REGENERATE
 from storage.models import JobState, MoneyState
 from tests.e2e.harness import ALICE, APP_TOKEN, BOB, CHANNEL, SIGNING_SECRET
 from tests.e2e.test_interactive import _button_click

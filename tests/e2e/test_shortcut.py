@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from bot.sim.slack.events import message_action
-from bot.ui import messages
-from bot.ui.surfaces import SHORTCUT_CALLBACK
+from bot.ui.blocks.form import SHORTCUT_CALLBACK
+from bot.ui.words import thread as thread_words
 from storage.models import JobState
 from tests.e2e.harness import ALICE, APP_TOKEN, BOB, CHANNEL
 
@@ -110,7 +110,7 @@ async def test_shortcut_where_the_bot_cannot_post_delivers_to_the_dm_and_says_so
     [record] = slack.files
     assert record.channel == job.delivery_channel
     told = [c.params["body"]["text"] for c in slack.calls_of("response_url")]
-    assert told == [messages.DM_FALLBACK]  # through the shortcut's response_url
+    assert told == [thread_words.DM_FALLBACK]  # through the shortcut's response_url
 
 
 async def test_shortcut_in_a_public_channel_the_bot_is_not_in_joins_it(make_app, slack, sim):

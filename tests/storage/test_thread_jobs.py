@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from storage.api import Duplicate
+from storage.errors import Duplicate
 from storage.models import MoneyState
 from tests.storage.helpers import EST_DEFAULT, new_job
 

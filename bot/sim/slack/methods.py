@@ -267,3 +267,19 @@ METHODS: dict[str, Handler] = {
     "views.update": views_update,
     "views.publish": views_publish,
 }
+
+# The bot scope each method needs, from its page's "Required scopes" (https://api.slack.com/methods/<name>);
+# a token without it gets `missing_scope`, as from Slack.
+SCOPE_NEEDED: dict[str, str] = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "conversations.join": "channels:join",
+    "conversations.open": "im:write",
+    "users.info": "users:read",
+    # Of its four scopes (one per kind of conversation) the public channels' one, as the bot asks names of.
+    "conversations.info": "channels:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+    "files.info": "files:read",
+}
