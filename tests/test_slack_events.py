@@ -137,6 +137,12 @@ async def test_no_mention_event_from_a_conversation_the_app_is_not_in(slack):
     assert post_mention(slack, "C_OTHER", "U1", "no mention here").user == "U1"
 
 
+async def test_no_mention_event_to_an_app_without_its_scope(slack):
+    slack.bot_scopes.remove("app_mentions:read")  # an app installed before mentions
+    with pytest.raises(ValueError, match="app_mentions:read"):
+        post_mention(slack, "C_PUBLIC", "U1", f"<@{BOT_USER}> a cat")
+
+
 async def test_an_unacknowledged_socket_envelope_is_resent(slack):
     envelope = mention_envelope(post_mention(slack, "C_PUBLIC", "U1", f"<@{BOT_USER}> a cat"))
     async with httpx.AsyncClient() as http:

@@ -50,11 +50,14 @@ def post_mention(
     """A person posts `text` in `channel`, or in the thread `thread_ts`.
 
     A mention of the app in a conversation the app is not in sends no event (Slack offers to invite
-    it instead; https://api.slack.com/events/app_mention), so the stand-in refuses to make one.
+    it instead; https://api.slack.com/events/app_mention), nor does one to an app not granted
+    `app_mentions:read` (the event's required scope), so the stand-in refuses to make one.
     """
     known = slack.workspace.channels.get(channel)
     if f"<@{BOT_USER}" in text and (known is None or not known.bot_member):
         raise ValueError(f"the app is not in {channel}: Slack sends no app_mention from there")
+    if f"<@{BOT_USER}" in text and "app_mentions:read" not in slack.bot_scopes:
+        raise ValueError("the app was not granted app_mentions:read: Slack sends it no app_mention")
     return slack.workspace.post(channel, text, user=user, thread_ts=thread_ts)
 
 
