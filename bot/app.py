@@ -9,7 +9,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
-from handlers import admin, buttons, forms, home, video
+from handlers import admin, buttons, forms, home, mention, shortcut, video
 
 log = logging.getLogger("videobot.bolt")
 
@@ -38,6 +38,6 @@ def create_app(deps: Deps, runner: JobRunner) -> AsyncApp:
         request_verification_enabled=settings.effective_mode == "http",
         logger=log,
     )
-    for module in (video, admin, forms, buttons, home):
+    for module in (video, admin, forms, buttons, home, mention, shortcut):
         module.register(app, deps, runner)
     return app

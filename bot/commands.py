@@ -89,6 +89,16 @@ def unslack(text: str) -> str:
     return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def strip_mention(text: str, user_id: str | None) -> str:
+    """`text` without any mention of `user_id` (`<@U1>`, `<@U1|name>`); without an id, the leading one.
+
+    An @mention of the bot reads as `<@UBOT> a slow drone shot`: the prompt is what follows.
+    """
+    if user_id:
+        return re.sub(rf"<@{re.escape(user_id)}(?:\|[^<>]*)?>", " ", text)
+    return re.sub(r"^\s*<@[UW][A-Z0-9]+(?:\|[^<>]*)?>", " ", text)
+
+
 def _canonical_flag(token: str) -> str:
     for dash in _DASHES:
         if token.startswith(dash):

@@ -66,6 +66,7 @@ async def _rerun(deps: Deps, runner: JobRunner, body: dict[str, Any], action: st
         channel_id=job.channel_id,
         origin="regenerate",
         response_url=str(body.get("response_url") or "") or None,
+        thread_ts=job.thread_ts,  # a video asked for in a team's thread is made again there
     )
     answer = await start_video(deps, runner, request)
     log_event(log, "click", user=user, job_id=job.id, action=action, refused=answer.refused)
@@ -85,6 +86,7 @@ async def _edit(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
         user_id=user,
         channel_id=job.channel_id,
         prefill=_same_settings(job),
+        thread={"thread_ts": job.thread_ts} if job.thread_ts else None,
     )
 
 

@@ -1,9 +1,10 @@
-"""The /video form: opened by `/video` with no text or by "Edit and regenerate", a live cost line,
-and its submission starting the same flow as the command."""
+"""The /video form: opened by `/video` with no text, by "Edit and regenerate" or by the message
+shortcut, a live cost line, and its submission starting the same flow as the command."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,12 +13,22 @@ from bot.commands import MAX_PROMPT_CHARS, VideoRequest, clean_text
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.slack import api as slack_io
-from bot.ui.blocks.form import FORM_ACTIONS, MODAL_CALLBACK, form_channel, form_values, video_modal
+from bot.ui.blocks.form import (
+    FORM_ACTIONS,
+    MODAL_CALLBACK,
+    form_channel,
+    form_thread,
+    form_values,
+    video_modal,
+)
 from bot.ui.words import video as words
 from handlers.start import StartRequest, start_video
 from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)
+
+# What the form opens with: nothing, a request, or a way to make one (awaited in the form's task).
+Prefill = VideoRequest | Callable[[], Awaitable[VideoRequest]] | None
 
 
 def open_form(
@@ -27,19 +38,26 @@ def open_form(
     trigger_id: str,
     user_id: str,
     channel_id: str,
-    prefill: VideoRequest | None = None,
+    prefill: Prefill = None,
+    thread: dict[str, str] | None = None,
 ) -> None:
-    """Open the form in an owned task: the caller acks first, views.open follows within the 3 s."""
+    """Open the form in an owned task: the caller acks first, views.open follows within the 3 s.
+
+    `thread` (thread_ts, response_url) rides along in the form's metadata, so the video goes into
+    that thread when the form is submitted.
+    """
 
     async def _open() -> None:
+        request = await prefill() if callable(prefill) else prefill
         status = await deps.store.budget_status(user_id)
         view = video_modal(
             deps.settings,
             status,
             channel_id=channel_id,
-            prompt=prefill.prompt if prefill else "",
-            duration=prefill.duration if prefill else None,
-            ratio=prefill.aspect_ratio if prefill else None,
+            prompt=request.prompt if request else "",
+            duration=request.duration if request else None,
+            ratio=request.aspect_ratio if request else None,
+            thread=thread,
         )
         try:
             await slack_io.open_view(client=deps.slack, trigger_id=trigger_id, view=view)
@@ -63,6 +81,7 @@ async def _refresh(deps: Deps, body: dict[str, Any]) -> None:
         duration=duration,
         ratio=ratio,
     )
+    updated["private_metadata"] = view.get("private_metadata") or updated["private_metadata"]
     try:
         await slack_io.update_view(
             client=deps.slack, view_id=str(view.get("id")), view=updated, hash=view.get("hash")
@@ -100,12 +119,15 @@ def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
             aspect_ratio=ratio if ratio in settings.aspect_ratios else settings.default_aspect_ratio,
         )
         user = body.get("user", {})
+        thread = form_thread(view)
         start = StartRequest(
             video=request,
             team_id=str(user.get("team_id") or body.get("team", {}).get("id", "")),
             user_id=str(user.get("id", "")),
             channel_id=form_channel(view),
             origin="modal",
+            response_url=thread.get("response_url"),
+            thread_ts=thread.get("thread_ts"),
         )
         answer = await start_video(deps, runner, start)
         if answer.refused:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
+from storage.requests import RequestClaim
 
 PeriodKind = Literal["day", "week", "month", "total"]
 
@@ -40,6 +41,9 @@ class NewJob:
     price_micros: int
     response_url: str | None = None
     origin: str = "command"
+    # Set when the video answers in a thread that already exists (a mention, a message shortcut):
+    # the job is stored with that thread as its delivery place, so no parent message is posted.
+    thread_ts: str | None = None
 
 
 class Store(Protocol):
@@ -63,7 +67,8 @@ class Store(Protocol):
         """Atomically check frozen / in-flight / budget / cap and store the job with its reservation;
         returns it with the user's budget status, this reservation counted.
 
-        Raises Refused (nothing stored) when it does not fit. The job starts ACCEPTED, money RESERVED,
+        Raises Refused (nothing stored) when it does not fit, Duplicate when `new.id` is taken.
+        The job starts ACCEPTED, money RESERVED,
         owned by `owner` with a lease of `lease_s` seconds, deadline = now + job_timeout_s.
         """
         ...
@@ -106,6 +111,17 @@ class Store(Protocol):
 
     async def claim_alert(self, key: str) -> bool:
         """Record that alert `key` was sent this period; True only the first time."""
+        ...
+
+    # --- request idempotency (storage.requests) -----------------------------------
+    async def claim_request(self, key: str, now: float | None = None) -> RequestClaim:
+        """Take request `key` (`command:<trigger_id>`, `action:…`, `view:…`, `event:<event_id>`) once:
+        `first=True` for the first caller only, across restarts and replicas; a repeat gets
+        `first=False` and the answer the first caller recorded (None while it is still working)."""
+        ...
+
+    async def record_answer(self, key: str, answer: str) -> None:
+        """Keep the answer given to request `key` so repeats get it again."""
         ...
 
     # --- jobs -------------------------------------------------------------------

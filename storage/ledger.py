@@ -8,7 +8,7 @@ from typing import Any
 from storage.api import LedgerConfig, NewJob
 from storage.billing import BILLED_SECONDS_SQL, cost_micros
 from storage.db import Database, Row, Tx, Writes
-from storage.errors import RefusalReason, Refused
+from storage.errors import Duplicate, RefusalReason, Refused
 from storage.jobs import JOB_COLUMNS, job_from_row
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 from storage.periods import period_key, resets_at
@@ -55,6 +55,9 @@ _SNAPSHOT = (
     f" ELSE (SELECT w.spent || ':' || w.reserved FROM ({_WORKSPACE_MONEY}) AS w) END AS workspace"
     f" FROM ({_USER_MONEY}) AS u"
 )
+
+# A reservation also reads whether its job id is taken (a resent event whose job is stored already).
+_RESERVE_SNAPSHOT = f"SELECT s.*, (SELECT 1 FROM jobs WHERE id = ?) AS taken FROM ({_SNAPSHOT}) AS s"
 
 
 async def _setting(tx: Tx, key: str) -> int | None:
@@ -185,13 +188,16 @@ class Ledger:
         now = self._clock()
 
         def decide(row: Row) -> tuple[tuple[Job, BudgetStatus], Writes]:
+            if row["taken"] is not None:
+                # Read in the same serialized transaction: of two replicas handed one request, one stores it.
+                raise Duplicate(new.id)
             job, status = self._decide(row, new, now, owner, lease_s)
             return (job, status), [(_INSERT_JOB, self._job_values(job))]
 
         # Snapshot, decision and insert in one serialized transaction (on SQLite, one trip to its
         # thread, shared with the reservations arriving meanwhile): acks wait on this.
-        args = self._snapshot_args(new.user_id, self._period(now))
-        return await self._db.decide_and_write(_SNAPSHOT, args, decide)
+        args = (new.id, *self._snapshot_args(new.user_id, self._period(now)))
+        return await self._db.decide_and_write(_RESERVE_SNAPSHOT, args, decide)
 
     @staticmethod
     def _job_values(job: Job) -> list[Any]:
@@ -224,6 +230,8 @@ class Ledger:
             user_id=new.user_id,
             channel_id=new.channel_id,
             response_url=new.response_url,
+            delivery_channel=new.channel_id if new.thread_ts else None,
+            parent_ts=new.thread_ts,
             prompt=new.prompt,
             duration=new.duration,
             aspect_ratio=new.aspect_ratio,
@@ -239,6 +247,7 @@ class Ledger:
             owner=owner,
             lease_until=now + lease_s,
             origin=new.origin,
+            thread_ts=new.thread_ts,
         )
         return job, status.model_copy(update={"reserved_micros": status.reserved_micros + estimate})
 

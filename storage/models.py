@@ -74,7 +74,10 @@ class Job(BaseModel):
     deadline_at: float
     owner: str | None = None
     lease_until: float | None = None
-    origin: str = "command"  # command | regenerate | modal
+    origin: str = "command"  # command | regenerate | modal | mention
+    # The thread the request came from (a mention, a message shortcut), where the video answers;
+    # None when the video gets a parent message of its own.
+    thread_ts: str | None = None
 
 
 class BudgetStatus(BaseModel):

@@ -10,9 +10,10 @@ from storage.db import Database, Dialect
 from storage.jobs import Jobs, fetch_job, transition_sql
 from storage.ledger import Ledger, charge_reservation, release_reservation
 from storage.models import Job, JobState
+from storage.requests import Requests
 
 
-class SqlStore(Ledger, Jobs):
+class SqlStore(Ledger, Jobs, Requests):
     """Implements `storage.api.Store` on SQLite or PostgreSQL alike."""
 
     dialect: Dialect

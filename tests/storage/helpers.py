@@ -70,7 +70,7 @@ async def walk(store: object, job_id: str, to: JobState = JobState.UPLOADING, **
     return job
 
 
-TABLES = ("jobs", "budgets", "workspace_settings", "frozen_users", "alerts_sent")
+TABLES = ("jobs", "budgets", "workspace_settings", "frozen_users", "alerts_sent", "requests_seen")
 
 
 async def wipe(store: object) -> None:

@@ -1,5 +1,5 @@
-"""Block Kit of the /video form (opened by `/video` alone and by Edit and regenerate), and reading
-its state back. Pure: data in, Slack JSON out."""
+"""Block Kit of the /video form (opened by `/video` alone, by Edit and regenerate and by the message
+shortcut), and reading its state back. Pure: data in, Slack JSON out."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from bot.ui.words import form as words
 from storage.models import BudgetStatus
 
 MODAL_CALLBACK = "video_modal"
+SHORTCUT_CALLBACK = "video_from_message"  # the "Make a video" message shortcut (bot/manifest.py)
 FORM_ACTIONS = ("form_duration", "form_ratio")
 
 
@@ -47,8 +48,10 @@ def video_modal(
     prompt: str = "",
     duration: int | None = None,
     ratio: str | None = None,
+    thread: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The form that `/video` with no text opens (and Edit and regenerate, prefilled)."""
+    """The form that `/video` with no text opens (Edit and regenerate and the message shortcut
+    prefilled); `thread` (thread_ts, response_url) is kept in its metadata for the submission."""
     duration = duration or settings.duration_default
     ratio = ratio if ratio in settings.aspect_ratios else settings.default_aspect_ratio
     seconds = [
@@ -81,7 +84,7 @@ def video_modal(
         "title": {"type": "plain_text", "text": words.TITLE},
         "submit": {"type": "plain_text", "text": words.SUBMIT},
         "close": {"type": "plain_text", "text": words.CLOSE},
-        "private_metadata": json.dumps({"channel_id": channel_id}),
+        "private_metadata": json.dumps({"channel_id": channel_id} | (thread or {})),
         "blocks": finish(blocks),
     }
 
@@ -109,3 +112,14 @@ def form_channel(view: dict[str, Any]) -> str:
         return str(json.loads(view.get("private_metadata") or "{}").get("channel_id", ""))
     except ValueError:
         return ""
+
+
+def form_thread(view: dict[str, Any]) -> dict[str, str]:
+    """The thread the form's video goes into (`thread_ts`, and the shortcut's `response_url`), if any."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(meta, dict):
+        return {}
+    return {k: str(meta[k]) for k in ("thread_ts", "response_url") if meta.get(k)}

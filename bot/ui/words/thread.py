@@ -36,7 +36,16 @@ def parent_text(job: Job) -> str:
 
 
 def status_text(job: Job, now: float | None = None) -> str:
-    """The one status line in the thread, for the job's current state."""
+    """The one status message in the thread, for the job's current state. A job asked for in a
+    team's thread has no parent message, so its status also says who asked for what."""
+    line = _status_line(job, now)
+    if job.thread_ts is None:
+        return line
+    asked = f"{mention(job.user_id)} asked for “{escape(shorten(job.prompt, 80))}”"
+    return f"{asked} · {parent_details(job)}\n{line}"
+
+
+def _status_line(job: Job, now: float | None) -> str:
     state = job.state
     if state in (S.ACCEPTED, S.SUBMITTING, S.SUBMITTED):
         return ":hourglass_flowing_sand: Queued…"

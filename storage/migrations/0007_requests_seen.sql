@@ -1,0 +1,11 @@
+-- Request idempotency: every Slack request we act on (a slash command, a click, a view submission,
+-- an event) is claimed here once, by its identity, before anything moves. A replay or a Slack retry
+-- finds the key taken and gets the first answer again. Rows are kept at least 10 minutes.
+
+CREATE TABLE requests_seen (
+    key TEXT PRIMARY KEY,
+    claimed_at DOUBLE PRECISION NOT NULL,
+    answer TEXT
+);
+
+CREATE INDEX requests_seen_claimed ON requests_seen (claimed_at);
