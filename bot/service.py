@@ -44,9 +44,18 @@ class Service:
         if self.settings.effective_mode == "socket":
             assert self.settings.slack_app_token is not None
             token = self.settings.slack_app_token.get_secret_value()
-            self.transport = SocketTransport(app, token, deps.ingress)
+            self.transport = SocketTransport(app, token, deps.ingress, store=deps.store)
         else:
-            self.transport = HttpTransport(app, self.settings.host, self.settings.port, deps.ingress)
+            secret = self.settings.slack_signing_secret
+            assert secret is not None  # settings refuse HTTP mode without one
+            self.transport = HttpTransport(
+                app,
+                self.settings.host,
+                self.settings.port,
+                deps.ingress,
+                signing_secret=secret.get_secret_value(),
+                store=deps.store,
+            )
         await self.transport.start()
         self.runner.start_lease_loop()
         log.info("videobot started", extra={"event": "service.started", "mode": self.settings.effective_mode})

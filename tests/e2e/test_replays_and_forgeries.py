@@ -1,0 +1,199 @@
+"""Replays, Slack retries, malformed and unsigned bodies, log floods and slow clients, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import time
+from collections.abc import Iterator
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+from bot.logs import setup_logging
+from bot.sim.signing import FORM, interaction_body, post_signed, signed_headers, slash_command_body
+from tests.e2e.harness import ALICE, CHANNEL, SIGNING_SECRET, ack_text
+
+
+@pytest.fixture
+def app_log() -> Iterator[io.StringIO]:
+    """What the app writes to its log (JSON lines at INFO, as in production)."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    setup_logging("INFO", stream)
+    yield stream
+    root.handlers[:], _ = saved
+    root.setLevel(saved[1])
+
+
+def _lines(stream: io.StringIO, start: int) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue()[start:].splitlines() if line.strip()]
+
+
+async def test_a_replayed_or_retried_command_starts_one_job_and_one_charge(make_app, sim, slack):
+    app = await make_app()
+    body = slash_command_body(
+        text="a cat on a skateboard", user_id=ALICE, channel_id=CHANNEL, response_url=slack.new_response_url()
+    )
+    answers = []
+    # The same signed request three times in a minute, then as Slack's retries 1 and 2.
+    for retry in (None, None, None, "1", "2"):
+        headers = signed_headers(SIGNING_SECRET, body)
+        if retry:
+            headers |= {"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_timeout"}
+        answers.append(await app.http.post(app.service.events_url, content=body, headers=headers))
+    assert [a.status_code for a in answers] == [200] * 5
+    assert "on its way" in ack_text(answers[0])
+    assert {ack_text(a) for a in answers} == {ack_text(answers[0])}  # a repeat gets the first answer
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert sim.create_count == 1 and len(slack.messages(CHANNEL)) == 1
+    status = await app.store.budget_status(ALICE)
+    assert status.spent_micros == job.charged_micros == 5 * 11_000 and status.reserved_micros == 0
+
+    # After a restart the request is still known: a replay moves no money.
+    await app.service.stop()
+    again = await make_app()
+    replay = await post_signed(again.http, again.service.events_url, body, SIGNING_SECRET)
+    assert replay.status_code == 200 and ack_text(replay) == ack_text(answers[0])
+    await again.wait_idle()
+    assert len(await again.jobs()) == 1 and sim.create_count == 1
+
+
+async def test_a_replayed_click_starts_one_job(make_app, sim, slack):
+    app = await make_app()
+    await app.command("a red kite over a beach")
+    await app.wait_idle()
+    [job] = await app.jobs()
+    payload = {
+        "type": "block_actions",
+        "user": {"id": ALICE, "team_id": "T_STANDIN"},
+        "team": {"id": "T_STANDIN"},
+        "trigger_id": "9001.42.click",
+        "channel": {"id": CHANNEL},
+        "container": {"type": "message", "message_ts": job.status_ts, "channel_id": CHANNEL},
+        "response_url": slack.new_response_url(),
+        "actions": [{"type": "button", "action_id": "video_regenerate", "value": job.id, "action_ts": "1.2"}],
+    }
+    for _ in range(3):
+        assert (await app.interact(payload)).status_code == 200
+    await app.wait_idle()
+    assert len(await app.jobs()) == 2 and sim.create_count == 2
+
+
+MALFORMED = [
+    ("payload is an array", "payload=" + quote("[1, 2]"), FORM),
+    ("payload is a string", "payload=" + quote('"hello"'), FORM),
+    ("payload is null", "payload=null", FORM),
+    ("payload nested 10,000 deep", "payload=" + quote("[" * 10_000 + "]" * 10_000), FORM),
+    ("JSON body is an array", "[1, 2, 3]", "application/json"),
+    ("JSON body nested deep", '{"a":' * 10_000 + "1" + "}" * 10_000, "application/json"),
+    ("payload is not JSON", "payload=%7Bnot-json", FORM),
+]
+
+
+@pytest.mark.parametrize(("why", "body", "content_type"), MALFORMED, ids=[m[0] for m in MALFORMED])
+async def test_malformed_bodies_are_400_signed_and_401_unsigned_with_one_log_line(
+    make_app, sim, slack, app_log, why, body, content_type
+):
+    app = await make_app()
+    start = len(app_log.getvalue())
+    signed = await post_signed(
+        app.http, app.service.events_url, body, SIGNING_SECRET, content_type=content_type
+    )
+    assert signed.status_code == 400, why
+    mark = len(app_log.getvalue())
+    unsigned = await app.http.post(
+        app.service.events_url, content=body.encode(), headers={"Content-Type": content_type}
+    )
+    assert unsigned.status_code == 401, why
+    for lines in (_lines(app_log, start)[:1], _lines(app_log, mark)):
+        [line] = [x for x in lines if x.get("logger") != "aiohttp.access"]
+        assert line["event"] == "http.refused" and "exc" not in line
+    assert "Traceback" not in app_log.getvalue()
+    await app.wait_idle()
+    assert await app.jobs() == [] and sim.create_count == 0
+
+
+@pytest.mark.parametrize("timestamp", ["1e9", "abc", "", "17.5", "9" * 40, "-5", "0x10"])
+async def test_a_timestamp_that_is_not_an_integer_is_401(make_app, app_log, timestamp):
+    app = await make_app()
+    body = slash_command_body(text="a cat", user_id=ALICE, channel_id=CHANNEL)
+    headers = signed_headers(SIGNING_SECRET, body) | {"X-Slack-Request-Timestamp": timestamp}
+    response = await app.http.post(app.service.events_url, content=body, headers=headers)
+    assert response.status_code == 401
+    assert "Traceback" not in app_log.getvalue() and '"level": "error"' not in app_log.getvalue()
+
+
+async def test_an_unsigned_flood_barely_touches_the_log(make_app, app_log):
+    app = await make_app()
+    start = len(app_log.getvalue())
+    body = slash_command_body(text="x" * 250_000, user_id=ALICE, channel_id=CHANNEL)
+    assert 250_000 < len(body) < 256 * 1024
+    response = await app.http.post(app.service.events_url, content=body, headers={"Content-Type": FORM})
+    assert response.status_code == 401
+    added = app_log.getvalue()[start:]
+    assert len(added.encode()) < 1024 and "xxxxxxxx" not in added
+
+
+async def test_a_real_request_failing_the_clock_check_logs_no_url_or_token(make_app, slack, app_log):
+    app = await make_app()
+    response_url = slack.new_response_url()
+    body = slash_command_body(text="a cat", user_id=ALICE, channel_id=CHANNEL, response_url=response_url)
+    stale = await post_signed(
+        app.http, app.service.events_url, body, SIGNING_SECRET, timestamp=int(time.time()) - 400
+    )
+    assert stale.status_code == 401
+    logged = app_log.getvalue()
+    assert urlsplit(response_url).path not in logged and "deprecated-verification-token" not in logged
+    assert ALICE not in logged
+
+
+async def test_a_prompt_saying_payload_is_read_as_a_command(make_app):
+    app = await make_app()
+    response = await app.command("a payload of fireworks over a harbour")
+    assert response.status_code == 200 and "on its way" in ack_text(response)
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.prompt == "a payload of fireworks over a harbour"
+
+
+async def test_a_slow_header_client_is_cut_off_after_10_s_while_others_are_served(make_app):
+    app = await make_app()
+    url = urlsplit(app.service.events_url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    began = time.monotonic()
+    writer.write(b"POST /slack/events HTTP/1.1\r\nHost: x\r\n")
+    await writer.drain()
+
+    async def dribble() -> float:
+        """One header line a second until the server hangs up; returns when it did."""
+        while True:
+            try:
+                writer.write(b"X-Slow: 1\r\n")
+                await writer.drain()
+                if await asyncio.wait_for(reader.read(1024), 1.0) == b"":
+                    return time.monotonic() - began
+            except TimeoutError:
+                continue
+            except ConnectionError:
+                return time.monotonic() - began
+
+    slow = asyncio.create_task(dribble())
+    await asyncio.sleep(1.0)
+    served = [await app.command(f"a quick fox number {i}") for i in range(3)]
+    assert [r.status_code for r in served] == [200] * 3 and not slow.done()
+    cut_after = await asyncio.wait_for(slow, 30)
+    writer.close()
+    assert cut_after >= 9.5
+    await app.wait_idle()
+
+
+async def test_a_click_without_a_valid_signature_starts_nothing(make_app, sim):
+    app = await make_app()
+    body = interaction_body({"type": "block_actions", "trigger_id": "1.1.1", "actions": []})
+    response = await app.http.post(app.service.events_url, content=body, headers={"Content-Type": FORM})
+    assert response.status_code == 401 and sim.create_count == 0
