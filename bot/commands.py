@@ -251,9 +251,9 @@ def _user(verb: str, token: str) -> str | ParseError:
 
 
 def _budget(args: list[str]) -> AdminCommand | ParseError:
-    if len(args) != 2:
+    if len(args) < 2:
         return ParseError(admin_messages.err_admin_arity("budget"))
-    micros = _amount("budget", args[1])
+    micros = _amount("budget", " ".join(args[1:]))  # `5 USD` is two words
     if isinstance(micros, ParseError):
         return micros
     if args[0].lower() == "default":
@@ -263,11 +263,11 @@ def _budget(args: list[str]) -> AdminCommand | ParseError:
 
 
 def _cap(args: list[str]) -> AdminCommand | ParseError:
-    if len(args) != 1:
+    if not args:
         return ParseError(admin_messages.err_admin_arity("cap"))
-    if args[0].lower() in ("off", "none"):
+    if len(args) == 1 and args[0].lower() in ("off", "none"):
         return SetCap(micros=None)
-    micros = _amount("cap", args[0])
+    micros = _amount("cap", " ".join(args))
     return micros if isinstance(micros, ParseError) else SetCap(micros=micros)
 
 

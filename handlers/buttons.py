@@ -60,8 +60,9 @@ async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
     if action == ACTION_RETRY and user != job.user_id:
         await _tell(deps, body, user, channel, only_owner_may_retry(job.user_id))
         return
-    # Recorded first, atomically: the second of two quick clicks finds the key taken.
-    if not await deps.store.claim_alert(f"click:{action}:{job.id}:{user}"):
+    # Recorded first, atomically, in the request store (an hour, across replicas): the second of two
+    # quick clicks, each with its own trigger_id, finds the key taken.
+    if not (await deps.store.claim_request(f"click:{action}:{job.id}:{user}")).first:
         await _tell(deps, body, user, channel, click_taken(action))
         return
     request = _same_settings(job)

@@ -6,6 +6,9 @@ import asyncio
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from urllib.parse import quote, urlsplit
@@ -14,7 +17,7 @@ import pytest
 
 from bot.logs import setup_logging
 from bot.sim.signing import FORM, interaction_body, post_signed, signed_headers, slash_command_body
-from tests.e2e.harness import ALICE, CHANNEL, SIGNING_SECRET, ack_text
+from tests.e2e.harness import ADMIN, ALICE, CHANNEL, SIGNING_SECRET, ack_text
 
 
 @pytest.fixture
@@ -197,3 +200,23 @@ async def test_a_click_without_a_valid_signature_starts_nothing(make_app, sim):
     body = interaction_body({"type": "block_actions", "trigger_id": "1.1.1", "actions": []})
     response = await app.http.post(app.service.events_url, content=body, headers={"Content-Type": FORM})
     assert response.status_code == 401 and sim.create_count == 0
+
+
+async def test_ambiguous_admin_amounts_change_nothing_in_slack(make_app):
+    app = await make_app()
+    for words in ("budget <@U0ALICE01|ana> $5,00", "budget default 1,5", "cap $5,00", "cap 1e9", "cap 1_000"):
+        answer = ack_text(await app.command(words, command="/video-admin", user=ADMIN))
+        assert "ambiguous" in answer or "digits out" in answer, words
+        assert "1,000.50" in answer or "1,000,000" in answer  # the right form, by example
+    assert (await app.store.budget_status(ALICE)).own_budget is False
+    assert (await app.store.workspace_status()).cap_micros is None
+    assert "$5.00" in ack_text(await app.command("cap 5 USD", command="/video-admin", user=ADMIN))
+
+
+def test_ambiguous_admin_amounts_change_nothing_in_the_shell(tmp_path):
+    env = {**os.environ, "VIDEOBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    cli = [sys.executable, "-m", "bot.cli", "admin"]
+    refused = subprocess.run([*cli, "budget", "U0ALICE01", "$5,00"], env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "ambiguous" in refused.stderr
+    done = subprocess.run([*cli, "budget", "U0ALICE01", "5", "USD"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "$5.00" in done.stdout
