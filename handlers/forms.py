@@ -8,11 +8,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.commands import MAX_PROMPT_CHARS, VideoRequest, clean_text
+from bot.commands import VideoRequest, check_form
 from bot.deps import Deps
 from bot.errors import VideobotError
 from bot.slack import api as slack_io
-from bot.ui import messages
+from bot.slack.inbound import dig
 from bot.ui.surfaces import (
     FORM_ACTIONS,
     MODAL_CALLBACK,
@@ -55,17 +55,21 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(FORM_ACTIONS[1])
     async def form_changed(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        view = body.get("view") or {}
-        prompt, duration, ratio = form_values(view)
-        user_id = str(body.get("user", {}).get("id", ""))
+        view = body.get("view")
+        user_id = str(dig(body, "user", "id") or "")
+        if not isinstance(view, dict) or not user_id:
+            return
+        checked = check_form(*form_values(view), deps.settings)
         status = await deps.store.budget_status(user_id)
+        # Only checked values reach the estimate; a forged menu value leaves the defaults.
+        request = checked if isinstance(checked, VideoRequest) else None
         updated = video_modal(
             deps.settings,
             status,
             channel_id=form_channel(view),
-            prompt=prompt,
-            duration=duration,
-            ratio=ratio,
+            prompt=form_values(view)[0],
+            duration=request.duration if request else None,
+            ratio=request.aspect_ratio if request else None,
         )
         try:
             await slack_io.update_view(
@@ -76,30 +80,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.view(MODAL_CALLBACK)
     async def form_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        prompt, duration, ratio = form_values(view)
-        prompt = " ".join(clean_text(prompt).split())
-        settings = deps.settings
-        if not prompt:
-            await ack(response_action="errors", errors={"prompt": messages.err_empty_prompt()})
+        checked = check_form(*form_values(view), deps.settings)
+        if not isinstance(checked, VideoRequest):
+            await ack(response_action="errors", errors=checked)
             return
-        if len(prompt) > MAX_PROMPT_CHARS:
-            await ack(
-                response_action="errors",
-                errors={"prompt": messages.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS)},
-            )
-            return
-        request = VideoRequest(
-            prompt=prompt,
-            duration=duration or settings.duration_default,
-            aspect_ratio=ratio if ratio in settings.aspect_ratios else settings.default_aspect_ratio,
-        )
-        user = body.get("user", {})
         command = {
-            "team_id": user.get("team_id") or body.get("team", {}).get("id", ""),
-            "user_id": user.get("id", ""),
+            "team_id": dig(body, "user", "team_id") or dig(body, "team", "id") or "",
+            "user_id": dig(body, "user", "id") or "",
             "channel_id": form_channel(view),
         }
-        answer = await start_video(deps, request, command, origin="modal")
+        answer = await start_video(deps, checked, command, origin="modal")
         if answer.refused:
             await ack(response_action="errors", errors={"duration": answer.text[:150]})
             return

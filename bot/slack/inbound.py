@@ -8,6 +8,7 @@ the body parsed, by the same rules Bolt uses, and refused when Bolt could not re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -50,22 +51,33 @@ def parse_body(text: str, content_type: str | None) -> dict[str, Any] | None:
     return form
 
 
+def dig(data: Any, *keys: str) -> Any:
+    """data[k1][k2]…, or None as soon as something is not an object (payloads are untrusted)."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
 def request_key(body: Mapping[str, Any]) -> str | None:
     """The identity a request is taken once by: `command:`, `action:`, `view:` + its trigger_id.
 
     Slack gives every slash command, click and view submission a fresh `trigger_id`
-    (https://api.slack.com/interactivity/handling#modal_responses), and a retry or replay carries
-    the same one. Events (`event:<event_id>`) are de-duplicated by their own handler; requests
-    without a trigger_id (view_closed, suggestions) move no money and are not tracked.
+    (https://api.slack.com/interactivity/handling), and a retry or a replay carries the same one;
+    without one, the request's content stands in (a byte-for-byte repeat is a replay). Events
+    (`event:<event_id>`) are de-duplicated by their own handler; other requests move no money.
     """
-    trigger = body.get("trigger_id")
-    if not isinstance(trigger, str) or not trigger:
-        return None
     if "command" in body:
-        return f"command:{trigger}"
-    kind = body.get("type")
-    if kind == "block_actions":
-        return f"action:{trigger}"
-    if kind == "view_submission":
-        return f"view:{trigger}"
-    return None
+        kind = "command"
+    elif body.get("type") == "block_actions":
+        kind = "action"
+    elif body.get("type") == "view_submission":
+        kind = "view"
+    else:
+        return None
+    trigger = body.get("trigger_id")
+    if isinstance(trigger, str) and trigger:
+        return f"{kind}:{trigger}"
+    content = json.dumps(body, sort_keys=True, default=str).encode()
+    return f"{kind}:sha256:{hashlib.sha256(content).hexdigest()}"
