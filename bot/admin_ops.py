@@ -20,6 +20,7 @@ from bot.commands import (
 from bot.money import format_usd
 from bot.ui import admin_messages as words
 from storage.api import Store
+from storage.billing import billed_seconds
 from storage.models import Job
 
 EXPORT_HEADER = ("when_utc", "job_id", "user", "prompt", "seconds", "status", "cost_usd", "cost_micros")
@@ -66,7 +67,7 @@ async def run_admin(store: Store, command: AdminCommand) -> AdminResult:
 
 
 def _seconds(job: Job) -> int:
-    return (job.result_duration or job.duration) if job.charged_micros else job.duration
+    return billed_seconds(job) if job.charged_micros else job.duration
 
 
 def ledger_csv(jobs: list[Job]) -> str:

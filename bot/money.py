@@ -60,8 +60,3 @@ def format_usd(micros: int) -> str:
     digits = f"{frac:06d}".rstrip("0")
     digits = digits.ljust(2, "0")
     return f"{sign}${whole:,}.{digits}"
-
-
-def cost_micros(seconds: int, price_per_second_micros: int) -> int:
-    """What `seconds` of video cost at a per-second price."""
-    return seconds * price_per_second_micros

@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 from storage.api import LedgerConfig, NewJob, RefusalReason, Refused
+from storage.billing import BILLED_SECONDS_SQL, cost_micros, job_charge
 from storage.db import Database, Row, Tx
 from storage.jobs import JOB_COLUMNS, job_from_row
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
@@ -36,7 +37,7 @@ _USAGE = (
     "SELECT user_id,"
     " COALESCE(SUM(CASE WHEN period = ? THEN 1 ELSE 0 END), 0) AS jobs,"
     " COALESCE(SUM(CASE WHEN period = ? AND money_state = ?"
-    " THEN COALESCE(result_duration, duration) ELSE 0 END), 0) AS seconds,"
+    f" THEN {BILLED_SECONDS_SQL} ELSE 0 END), 0) AS seconds,"
     " COALESCE(SUM(CASE WHEN period = ? AND money_state = ? THEN charged_micros ELSE 0 END), 0) AS spent,"
     " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved"
     " FROM jobs WHERE period = ? OR money_state = ? GROUP BY user_id"
@@ -67,11 +68,14 @@ async def charge_reservation(tx: Tx, job_id: str, billed_seconds: int, now: floa
     """Turn a held reservation into a charge; False (nothing changed) when it is no longer held."""
     if billed_seconds < 0:
         raise ValueError("billed seconds cannot be negative")
+    held = "WHERE id = ? AND money_state = ?"
+    price = await tx.fetchval(f"SELECT price_micros FROM jobs {held}", job_id, RESERVED)
+    if price is None:
+        return False
     changed = await tx.execute(
-        "UPDATE jobs SET money_state = ?, charged_micros = ? * price_micros, updated_at = ?"
-        " WHERE id = ? AND money_state = ?",
+        f"UPDATE jobs SET money_state = ?, charged_micros = ?, updated_at = ? {held}",
         CHARGED,
-        billed_seconds,
+        cost_micros(billed_seconds, int(price)),
         now,
         job_id,
         RESERVED,
@@ -213,7 +217,7 @@ class Ledger:
         self, row: Row, new: NewJob, now: float, owner: str, lease_s: float
     ) -> tuple[Job, BudgetStatus]:
         """The reservation decision on a snapshot: the job to store, or Refused (nothing stored)."""
-        estimate = new.duration * new.price_micros
+        estimate = cost_micros(new.duration, new.price_micros)
         status, inflight, workspace = self._statuses(row, new.user_id, now)
         reason: RefusalReason | None = None
         if status.frozen:
@@ -403,7 +407,7 @@ def audit_job(job: Job) -> list[str]:
     if job.state in (JobState.FAILED, JobState.EXPIRED) and job.money_state is MoneyState.CHARGED:
         problems.append(f"{where}: did not deliver but was charged")
     if job.money_state is MoneyState.CHARGED:
-        expected = (job.result_duration or job.duration) * job.price_micros
+        expected = job_charge(job)
         if job.charged_micros != expected:
             problems.append(f"{where}: charged {job.charged_micros}, expected {expected}")
     elif job.charged_micros != 0:
@@ -411,6 +415,6 @@ def audit_job(job: Job) -> list[str]:
     for name in ("price_micros", "estimate_micros", "charged_micros", "duration"):
         if getattr(job, name) < 0:
             problems.append(f"{where}: {name} is negative ({getattr(job, name)})")
-    if job.estimate_micros != job.duration * job.price_micros:
+    if job.estimate_micros != cost_micros(job.duration, job.price_micros):
         problems.append(f"{where}: estimate {job.estimate_micros} is not duration x price")
     return problems

@@ -17,6 +17,7 @@ from bot.slack import api as slack_io
 from bot.slack.api import SlackChannelNotFound, SlackNotInChannel
 from bot.ui import messages
 from bot.ui.blocks import parent_blocks
+from storage.billing import job_charge, remaining_after_charge
 from storage.models import BudgetStatus, Job
 
 log = logging.getLogger(__name__)
@@ -92,13 +93,6 @@ async def _tell_user(deps: Deps, job: Job, text: str) -> None:
         )
 
 
-def _remaining_after(status: BudgetStatus, job: Job, charge: int) -> int:
-    # The status still counts this job's reservation; the charge replaces it.
-    return max(
-        0, status.limit_micros - status.spent_micros - (status.reserved_micros - job.estimate_micros) - charge
-    )
-
-
 async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
     """Upload the MP4 into the thread; if Slack keeps refusing, offer the result link instead.
 
@@ -106,10 +100,8 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
     """
     assert job.delivery_channel is not None and job.parent_ts is not None
     await hold(None)
-    seconds = job.result_duration or job.duration
-    charge = seconds * job.price_micros
     status = await deps.store.budget_status(job.user_id)
-    comment = messages.delivered_comment(job, charge, _remaining_after(status, job, charge))
+    comment = messages.delivered_comment(job, job_charge(job), remaining_after_charge(status, job))
     if job.file_id is not None and await _finish_earlier_upload(deps, job, job.file_id, comment):
         return  # uploaded before a restart; never post it twice
     try:

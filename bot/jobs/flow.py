@@ -1,7 +1,6 @@
 """One job's life: announce, submit, poll, download, upload, finish. Every step is persisted first.
 
-    accepted -> submitting -> submitted -> generating -> downloading -> uploading -> delivered
-        \\____________\\______________\\____________\\______________\\___________-> failed | expired
+Which state may follow which is `storage.states.TRANSITIONS`; the store checks every move against it.
 
 A step that is repeated (after a crash, or by a second replica) does nothing twice: transitions are
 compare-and-set in the store, and money moves only with the finishing transition.
@@ -27,6 +26,7 @@ from bot.logs import log_event
 from bot.ui import messages
 from bot.ui.blocks import status_blocks
 from bot.ui.surfaces import finished_actions
+from storage.billing import billed_seconds
 from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
@@ -267,6 +267,6 @@ class JobFlow:
                 await deliver(self.deps, self.job, self.file, hold=self._hold)
         finally:
             self.cleanup()
-        await self._finish(S.DELIVERED, billed=self.job.result_duration or self.job.duration)
+        await self._finish(S.DELIVERED, billed=billed_seconds(self.job))
         await self._show_final()
         await check_alerts(self.deps, self.job.user_id)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from bot.money import format_usd
 from bot.settings import Settings
 from storage.api import PeriodKind, Refused
+from storage.billing import billed_seconds, cost_micros
 from storage.models import BudgetStatus, Job, JobState
 
 S = JobState
@@ -96,7 +97,8 @@ def video_help(settings: Settings) -> str:
         f"• `--ar W:H` or `--aspect W:H`: one of {ratios} (default {settings.default_aspect_ratio})\n"
         f"• Cost: {format_usd(settings.price_micros)} per second of video, "
         f"so {secs(settings.duration_default)} costs "
-        f"{format_usd(settings.duration_default * settings.price_micros)}; it comes out of your budget.\n"
+        f"{format_usd(cost_micros(settings.duration_default, settings.price_micros))}; "
+        "it comes out of your budget.\n"
         "• `/video budget`: what you have left · `/video history`: your last 10 videos · "
         "`/video help`: this text"
     )
@@ -261,7 +263,7 @@ def status_text(job: Job, now: float | None = None) -> str:
     if state is S.UPLOADING:
         return ":outbox_tray: Uploading to Slack…"
     if state is S.DELIVERED:
-        seconds = secs(job.result_duration or job.duration)
+        seconds = secs(billed_seconds(job))
         return f":white_check_mark: Delivered: {seconds}, cost {format_usd(job.charged_micros)}."
     reason = escape(job.failure_reason or "something went wrong on our side")
     if state is S.EXPIRED:
@@ -278,7 +280,7 @@ def delivered_comment(job: Job, charge_micros: int, remaining_micros: int) -> st
     """The comment posted with the MP4: what it is, what it cost, what is left."""
     size = f" · {escape(job.result_resolution.replace('x', '×'))}" if job.result_resolution else ""
     return (
-        f"{_user(job.user_id)} here is your video: {secs(job.result_duration or job.duration)}{size}. "
+        f"{_user(job.user_id)} here is your video: {secs(billed_seconds(job))}{size}. "
         f"It cost {format_usd(charge_micros)}; you have {format_usd(remaining_micros)} left "
         f"{this_period(job.period)}."
     )

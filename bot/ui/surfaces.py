@@ -26,6 +26,7 @@ from bot.settings import Settings
 from bot.slack.inbound import dig
 from bot.ui.blocks import context, finish, section
 from bot.ui.messages import elapsed, escape, link, per_period, shorten, utc
+from storage.billing import cost_micros
 from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
 
 MODAL_CALLBACK = "video_modal"
@@ -41,7 +42,7 @@ GAUGE_CELLS = 10
 
 def estimate_line(settings: Settings, duration: int, status: BudgetStatus) -> str:
     """The live line under the form: what this video costs and what the user has left."""
-    estimate = duration * settings.price_micros
+    estimate = cost_micros(duration, settings.price_micros)
     left = status.remaining_micros
     fits = "" if estimate <= left else " :warning: more than you have left; pick a shorter video"
     return f"Estimated cost *{format_usd(estimate)}* · you have {format_usd(left)} left{fits}"
