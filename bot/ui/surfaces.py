@@ -24,6 +24,7 @@ from bot.commands import MAX_PROMPT_CHARS
 from bot.money import format_usd
 from bot.settings import Settings
 from bot.slack.inbound import dig
+from bot.ui.admin_messages import overage_note
 from bot.ui.blocks import context, finish, section
 from bot.ui.messages import elapsed, escape, link, per_period, shorten, utc
 from storage.billing import cost_micros
@@ -228,7 +229,10 @@ def home_view(
                 (f"`{gauge(spent, workspace.cap_micros)}` " if workspace.cap_micros else "")
                 + f"{money} · {cap}"
             ),
-            section("\n".join(lines) if lines else "Nobody has made a video this period yet."),
+            section(
+                ("\n".join(lines) if lines else "Nobody has made a video this period yet.")
+                + overage_note(rows)
+            ),
         ]
     return {"type": "home", "blocks": finish(blocks)}
 

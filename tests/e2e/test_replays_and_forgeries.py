@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 import json
 import logging
@@ -17,6 +18,7 @@ import pytest
 
 from bot.logs import setup_logging
 from bot.sim.signing import FORM, interaction_body, post_signed, signed_headers, slash_command_body
+from storage.models import JobState
 from tests.e2e.harness import ADMIN, ALICE, CHANNEL, SIGNING_SECRET, ack_text
 
 
@@ -303,3 +305,45 @@ async def test_invisible_characters_never_reach_the_thread_the_file_or_the_csv(m
     shown += export.path.read_text()
     assert "riding a bike" in shown and "on a skateboard" in shown
     assert not any(ch in shown for ch in "\u202e\u200d\u2067\u200b\ufeff")
+
+
+async def test_a_result_longer_than_asked_charges_the_reservation_and_shows_the_overage(make_app, sim, slack):
+    app = await make_app(default_budget="0.10")
+    sim.configure(billed_duration=15)  # asked 5 s; the gateway says it made (and billed) 15 s
+    await app.command("a volcano erupting --duration 5")
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.state is JobState.DELIVERED and job.result_duration == 15
+    assert (job.charged_micros, job.overage_micros) == (55_000, 110_000)
+    status = await app.store.budget_status(ALICE)
+    assert status.spent_micros == 55_000 <= status.limit_micros == 100_000  # never past the budget
+    assert "$0.055" in slack.files[0].initial_comment and "$0.165" not in slack.files[0].initial_comment
+
+    usage = ack_text(await app.command("usage", command="/video-admin", user=ADMIN))
+    assert "$0.11" in usage and "more than was reserved" in usage
+    mine = ack_text(await app.command(f"usage <@{ALICE}>", command="/video-admin", user=ADMIN))
+    assert "gateway billed $0.11 more" in mine
+    await app.command("export", command="/video-admin", user=ADMIN)
+    await app.wait_for(lambda: any(f.name.endswith(".csv") for f in slack.files))
+    [export] = [f for f in slack.files if f.name.endswith(".csv")]
+    [row] = list(csv.DictReader(io.StringIO(export.path.read_text())))
+    assert (row["cost_micros"], row["gateway_overage_micros"], row["gateway_overage_usd"]) == (
+        "55000",
+        "110000",
+        "$0.11",
+    )
+    home_event = {
+        "type": "event_callback",
+        "team_id": "T_STANDIN",
+        "event_id": f"Ev{time.time_ns()}",
+        "event": {"type": "app_home_opened", "user": ADMIN, "channel": "D1", "tab": "home"},
+    }
+    await post_signed(
+        app.http,
+        app.service.events_url,
+        json.dumps(home_event),
+        SIGNING_SECRET,
+        content_type="application/json",
+    )
+    await app.wait_for(lambda: ADMIN in slack.workspace.home_views)
+    assert "more than was reserved" in json.dumps(slack.workspace.home_views[ADMIN])
