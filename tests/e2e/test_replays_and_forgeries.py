@@ -347,3 +347,27 @@ async def test_a_result_longer_than_asked_charges_the_reservation_and_shows_the_
     )
     await app.wait_for(lambda: ADMIN in slack.workspace.home_views)
     assert "more than was reserved" in json.dumps(slack.workspace.home_views[ADMIN])
+
+
+async def test_at_debug_no_library_logs_a_prompt_or_a_url(make_app, slack, sim):
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, {n: logging.getLogger(n).level for n in ("aiosqlite", "videobot")})
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream)
+    logging.getLogger("aiosqlite").setLevel(logging.DEBUG)  # as a careless operator might
+    unfiltered = io.StringIO()  # beside it, what the libraries would have written
+    root.addHandler(logging.StreamHandler(unfiltered))
+    try:
+        app = await make_app()
+        response_url = slack.new_response_url()
+        await app.command("a zebracorn in zanzibar", response_url=response_url)
+        await app.wait_idle()
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)
+    logged = stream.getvalue()
+    assert "zebracorn" in unfiltered.getvalue()  # aiosqlite and Bolt do log it at DEBUG...
+    assert "zebracorn" not in logged and urlsplit(response_url).path not in logged
+    assert sim.media_origin not in logged
