@@ -16,6 +16,7 @@ from bot.deps import Deps
 from bot.errors import SlackDeliveryError
 from bot.jobs.delivery import tell
 from bot.logs import log_event
+from bot.slack.inbound import dig
 from bot.ui.surfaces import (
     ACTION_EDIT,
     ACTION_REGENERATE,
@@ -46,14 +47,18 @@ def _same_settings(job: Job) -> VideoRequest:
 
 
 async def _clicked(deps: Deps, body: dict[str, Any]) -> tuple[str, Job | None]:
-    user = str(body.get("user", {}).get("id", ""))
-    job_id = str((body.get("actions") or [{}])[0].get("value", ""))
-    return user, await deps.store.get_job(job_id) if job_id else None
+    """Who clicked, and the job the button names; a value that names no job is no job."""
+    user = dig(body, "user", "id")
+    actions = body.get("actions")
+    job_id = dig(actions[0], "value") if isinstance(actions, list) and actions else None
+    if not isinstance(user, str) or not isinstance(job_id, str) or not 0 < len(job_id) <= 64:
+        return str(user or ""), None
+    return user, await deps.store.get_job(job_id)
 
 
 async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
     user, job = await _clicked(deps, body)
-    channel = job.channel_id if job else str(body.get("channel", {}).get("id", ""))
+    channel = job.channel_id if job else str(dig(body, "channel", "id") or "")
     if job is None:
         await _tell(deps, body, user, channel, job_gone())
         return
@@ -95,7 +100,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         user, job = await _clicked(deps, body)
         if job is None:
-            await _tell(deps, body, user, str(body.get("channel", {}).get("id", "")), job_gone())
+            await _tell(deps, body, user, str(dig(body, "channel", "id") or ""), job_gone())
             return
         prefill = _same_settings(job)
         open_form(

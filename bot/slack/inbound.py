@@ -39,16 +39,44 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+# The parts of a payload Bolt's matchers and context builders index without checking their type
+# (slack_bolt/request/internals.py, listener_matcher/builtins.py): a wrong type there is a 500.
+_OBJECTS = ("user", "team", "channel", "container", "view", "event", "enterprise", "message", "state")
+_LISTS_OF_OBJECTS = ("actions", "authorizations")
+_STRINGS = (
+    "type", "callback_id", "trigger_id", "team_id", "user_id", "channel_id", "enterprise_id",
+    "command", "text", "response_url", "api_app_id", "event_id",
+)  # fmt: skip
+
+
+def _shape_ok(body: dict[str, Any]) -> bool:
+    """True when every part Bolt reads blindly has the type Slack sends."""
+    if any(body.get(k) is not None and not isinstance(body[k], dict) for k in _OBJECTS):
+        return False
+    if any(body.get(k) is not None and not isinstance(body[k], str) for k in _STRINGS):
+        return False
+    for key in _LISTS_OF_OBJECTS:
+        items = body.get(key)
+        if items is not None and not (isinstance(items, list) and all(isinstance(i, dict) for i in items)):
+            return False
+    if any(not isinstance(a.get("action_id"), str) for a in body.get("actions") or []):
+        return False
+    view, event = body.get("view") or {}, body.get("event") or {}
+    if not isinstance(view.get("callback_id", ""), str) or not isinstance(event.get("type", ""), str):
+        return False
+    return isinstance(event.get("subtype") or "", str)
+
+
 def parse_body(text: str, content_type: str | None) -> dict[str, Any] | None:
     """The body as Bolt would read it (JSON, form, or a form's `payload` JSON); None when malformed."""
     if not text:
         return {}
     if content_type == "application/json" or text.startswith("{"):
-        return _json_object(text)
-    form = dict(parse_qsl(text, keep_blank_values=True))
-    if "payload" in form:
-        return _json_object(form["payload"])
-    return form
+        body = _json_object(text)
+    else:
+        form = dict(parse_qsl(text, keep_blank_values=True))
+        body = _json_object(form["payload"]) if "payload" in form else form
+    return body if body is not None and _shape_ok(body) else None
 
 
 def dig(data: Any, *keys: str) -> Any:

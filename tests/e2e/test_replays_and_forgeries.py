@@ -97,6 +97,13 @@ MALFORMED = [
     ("JSON body is an array", "[1, 2, 3]", "application/json"),
     ("JSON body nested deep", '{"a":' * 10_000 + "1" + "}" * 10_000, "application/json"),
     ("payload is not JSON", "payload=%7Bnot-json", FORM),
+    ("actions is a string", "payload=" + quote('{"type": "block_actions", "actions": "x"}'), FORM),
+    (
+        "callback_id is a number",
+        "payload=" + quote('{"type": "view_submission", "view": {"callback_id": 5}}'),
+        FORM,
+    ),
+    ("event type is a list", '{"type": "event_callback", "event": {"type": []}}', "application/json"),
 ]
 
 
@@ -371,3 +378,24 @@ async def test_at_debug_no_library_logs_a_prompt_or_a_url(make_app, slack, sim):
     assert "zebracorn" in unfiltered.getvalue()  # aiosqlite and Bolt do log it at DEBUG...
     assert "zebracorn" not in logged and urlsplit(response_url).path not in logged
     assert sim.media_origin not in logged
+
+
+async def test_clicks_with_forged_values_start_nothing_and_log_no_traceback(make_app, sim, app_log):
+    app = await make_app()
+    base = {"type": "block_actions", "team": {"id": "T_STANDIN"}, "user": {"id": ALICE}}
+    forged = [
+        {"actions": "video_regenerate"},
+        {"actions": [{"action_id": "video_regenerate", "value": {"id": "x"}}]},
+        {"actions": [{"action_id": "video_regenerate", "value": "x" * 5000}]},
+        {"actions": [{"action_id": "video_regenerate", "value": "no-such-job"}], "user": "U0ALICE01"},
+        {"actions": [{"action_id": "video_retry", "value": "no-such-job"}], "channel": ["C1"]},
+        {"actions": [{"action_id": "video_edit", "value": None}], "user": None},
+    ]
+    for n, extra in enumerate(forged):
+        response = await app.interact(base | {"trigger_id": f"77.{n}.forged"} | extra)
+        # A shape Slack never sends is refused before Bolt reads it; a value that names no job is
+        # answered (ephemerally) and starts nothing.
+        assert response.status_code == (400 if n in (0, 3, 4) else 200), extra
+    await app.wait_idle()
+    assert await app.jobs() == [] and sim.create_count == 0
+    assert "Traceback" not in app_log.getvalue()
