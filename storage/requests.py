@@ -9,14 +9,21 @@ gets `first=False` and that answer, and must move no money. Keys are kept `REQUE
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from storage.db import Database
+from storage.sqlite import SqliteDatabase
 
 REQUEST_TTL_S = 3600.0  # at least 10 minutes, as promised; an hour costs a few rows
 SWEEP_EVERY_S = 60.0  # old keys are deleted at most this often per store
 MAX_KEY_CHARS = 300  # Slack's ids are short; a longer key is a forged request, cut to size
+_SWEEP = "DELETE FROM requests_seen WHERE claimed_at < ?"
+_CLAIM = "INSERT INTO requests_seen (key, claimed_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+_ANSWER = "SELECT answer FROM requests_seen WHERE key = ?"
+_RECORD = "UPDATE requests_seen SET answer = ? WHERE key = ?"
 
 
 @dataclass(frozen=True)
@@ -42,21 +49,39 @@ class Requests:
         """Take request `key` atomically (INSERT … ON CONFLICT DO NOTHING); see `RequestClaim`."""
         now = self._clock() if now is None else now
         key = key[:MAX_KEY_CHARS]
+        sweep = now - self._swept_at >= SWEEP_EVERY_S
+        if sweep:
+            self._swept_at = now
+        if isinstance(self._db, SqliteDatabase):
+            # This runs before every ack: on SQLite it shares the group commit of reservations
+            # (one trip to the connection's thread, one COMMIT for all who arrive together).
+            return await self._db.run_serialized(partial(_claim_sync, key, now, sweep))
         async with self._db.transaction() as tx:
-            if now - self._swept_at >= SWEEP_EVERY_S:
-                self._swept_at = now
-                await tx.execute("DELETE FROM requests_seen WHERE claimed_at < ?", now - REQUEST_TTL_S)
-            inserted = await tx.execute(
-                "INSERT INTO requests_seen (key, claimed_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                key,
-                now,
-            )
-            if inserted == 1:
+            if sweep:
+                await tx.execute(_SWEEP, now - REQUEST_TTL_S)
+            if await tx.execute(_CLAIM, key, now) == 1:
                 return RequestClaim(first=True)
-            answer = await tx.fetchval("SELECT answer FROM requests_seen WHERE key = ?", key)
+            answer = await tx.fetchval(_ANSWER, key)
         return RequestClaim(first=False, answer=None if answer is None else str(answer))
 
     async def record_answer(self, key: str, answer: str) -> None:
         """Keep the answer given to request `key`, for repeats of it (JSON text by convention)."""
+        if isinstance(self._db, SqliteDatabase):
+            await self._db.run_serialized(partial(_record_sync, key[:MAX_KEY_CHARS], answer))
+            return
         async with self._db.transaction() as tx:
-            await tx.execute("UPDATE requests_seen SET answer = ? WHERE key = ?", answer, key[:MAX_KEY_CHARS])
+            await tx.execute(_RECORD, answer, key[:MAX_KEY_CHARS])
+
+
+def _claim_sync(key: str, now: float, sweep: bool, conn: sqlite3.Connection) -> RequestClaim:
+    """claim_request inside an open SQLite write transaction (on its thread)."""
+    if sweep:
+        conn.execute(_SWEEP, (now - REQUEST_TTL_S,))
+    if conn.execute(_CLAIM, (key, now)).rowcount == 1:
+        return RequestClaim(first=True)
+    row = conn.execute(_ANSWER, (key,)).fetchone()
+    return RequestClaim(first=False, answer=None if row is None or row[0] is None else str(row[0]))
+
+
+def _record_sync(key: str, answer: str, conn: sqlite3.Connection) -> None:
+    conn.execute(_RECORD, (answer, key))
