@@ -49,5 +49,8 @@ async def dispatch_once(app: AsyncApp, store: Store | None, request: AsyncBoltRe
         log_event(log, "request.repeat", key=key.split(":", 1)[0], retry=retry)
         return _replayed(claim.answer)
     response = await app.async_dispatch(request)
-    await store.record_answer(key, _stored(response))
+    if response.status == 200:
+        # A failed first attempt is not replayed as a failure: its repeats get an empty 200 (and
+        # are still not acted on, since the first may have moved money before it failed).
+        await store.record_answer(key, _stored(response))
     return response
