@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Protocol
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -33,6 +34,24 @@ MAX_BODY_BYTES = 256 * 1024  # Slack's payloads are far smaller; anything bigger
 # and an idle keep-alive connection after 10 s too. Slack answers within 3 s anyway.
 HEADER_TIMEOUT_S = 10.0
 BODY_TIMEOUT_S = 10.0  # a body (at most MAX_BODY_BYTES) must arrive within this after its headers
+
+
+class _OneLineForBadHttp(logging.Filter):
+    """aiohttp logs a request it cannot parse (bad request line, header, framing) at ERROR with a
+    traceback quoting the offending bytes: one unsigned request, kilobytes of log. Such records
+    become one warning line naming the kind of error; the server's other records pass unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, aiohttp.http_exceptions.HttpProcessingError):
+            record.msg, record.args = "malformed HTTP request refused", ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+            record.event, record.error = "http.malformed", type(exc).__name__
+        return True
+
+
+_BAD_HTTP_FILTER = _OneLineForBadHttp()
 
 
 class Transport(Protocol):
@@ -90,6 +109,11 @@ class HttpTransport:
                     raw = await request.read()
             except TimeoutError:
                 return _refuse(408, "request body too slow", request, request.content_length or 0)
+            except web.HTTPRequestEntityTooLarge:
+                return _refuse(413, "request body too large", request, request.content_length or 0)
+            except (aiohttp.http_exceptions.HttpProcessingError, aiohttp.ClientPayloadError, ConnectionError):
+                # A body cut short or framed wrongly (bad chunks): nothing to verify, nothing logged of it.
+                return _refuse(400, "malformed request body", request, request.content_length or 0)
             if not signature_ok(self._verifier, request.headers, raw):
                 return _refuse(401, "invalid signature", request, len(raw))
             bolt_request = self._bolt_request(request, raw)
@@ -125,9 +149,16 @@ class HttpTransport:
         web_app.router.add_post("/slack/events", self._events)
         web_app.router.add_get("/healthz", self._health)
         self._runner = web.AppRunner(
-            web_app, access_log=None, handle_signals=False, keepalive_timeout=self._header_timeout_s
+            web_app,
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=self._header_timeout_s,
+            # Slack never compresses its bodies, and the signature covers the bytes as sent: a
+            # `Content-Encoding` is not decoded (no decompression bomb, no decoder error).
+            auto_decompress=False,
         )
         await self._runner.setup()
+        logging.getLogger("aiohttp.server").addFilter(_BAD_HTTP_FILTER)  # added once, however often
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
         server = site._server

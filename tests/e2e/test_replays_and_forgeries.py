@@ -260,3 +260,29 @@ async def test_at_debug_no_library_logs_a_prompt_or_a_url(make_app, slack, sim):
     assert "zebracorn" in unfiltered.getvalue()  # aiosqlite and Bolt do log it at DEBUG...
     assert "zebracorn" not in logged and urlsplit(response_url).path not in logged
     assert sim.media_origin not in logged
+
+
+async def test_requests_http_cannot_parse_get_400_and_one_short_log_line_each(make_app, app_log):
+    app = await make_app()
+    url = urlsplit(app.service.events_url)
+    head = b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+    broken = [
+        b"GARBAGE-SECRET-ECHO\r\n\r\n",
+        head + b"X-Echo: " + b"SECRET-ECHO" * 2000 + b"\r\n\r\n",
+        head + b"Content-Length: SECRET-ECHO\r\n\r\n",
+        head + b"Transfer-Encoding: chunked\r\n\r\nSECRET-ECHO\r\n",
+        head + b"Content-Length: 11\r\nContent-Encoding: gzip\r\n\r\nSECRET-ECHO",  # not decoded: 401
+    ]
+    start = len(app_log.getvalue())
+    for raw in broken:
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        writer.write(raw)
+        status = (await asyncio.wait_for(reader.readline(), 5)).split(b" ")[1]
+        assert status in (b"400", b"401"), raw[:60]
+        writer.close()
+    await asyncio.sleep(0.1)
+    lines = _lines(app_log, start)
+    # At most one line each (aiohttp keeps a first request that is not HTTP at all at DEBUG).
+    assert 0 < len(lines) <= len(broken) and all("exc" not in line for line in lines)
+    added = app_log.getvalue()[start:]
+    assert "SECRET-ECHO" not in added and len(added.encode()) < 300 * len(broken)
