@@ -178,16 +178,28 @@ async def _dribble_headers(host: str, port: int) -> float:
         writer.close()
 
 
-async def test_slow_header_clients_are_cut_off_after_10_s_while_others_are_served(make_app):
+async def test_slow_header_and_body_clients_are_cut_off_after_10_s_while_others_are_served(make_app):
     app = await make_app()
     url = urlsplit(app.service.events_url)
     slow = [asyncio.create_task(_dribble_headers(url.hostname, url.port)) for _ in range(100)]
+    slow_body = asyncio.create_task(_stall_body(url.hostname, url.port))
     await asyncio.sleep(1.0)
     served = [await app.command(f"a quick fox number {i}") for i in range(3)]
     assert [r.status_code for r in served] == [200] * 3 and not any(task.done() for task in slow)
     cut_after = await asyncio.wait_for(asyncio.gather(*slow), 40)
     assert min(cut_after) >= 9.5  # the 10 s are granted, then every one is gone
+    assert (await asyncio.wait_for(slow_body, 20)).startswith(b"HTTP/1.1 408")
     await app.wait_idle()
+
+
+async def _stall_body(host: str, port: int) -> bytes:
+    """Announce a 1,000-byte body, send 10 bytes of it and wait; returns the server's status line."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789")
+    try:
+        return await reader.readline()
+    finally:
+        writer.close()
 
 
 async def test_a_click_without_a_valid_signature_starts_nothing(make_app, sim):
