@@ -198,19 +198,37 @@ def check_form(
         errors["prompt"] = messages.err_empty_prompt()
     elif len(text) > MAX_PROMPT_CHARS:
         errors["prompt"] = messages.err_prompt_too_long(len(text), MAX_PROMPT_CHARS)
-    seconds: int | ParseError = settings.duration_default
-    if duration is not None:
-        seconds = _parse_duration(clean_text(duration)[:FORM_VALUE_CHARS], settings)
-        if isinstance(seconds, ParseError):
-            errors["duration"] = seconds.message
-    shape: str | ParseError = settings.default_aspect_ratio
-    if ratio is not None:
-        shape = _parse_ratio(clean_text(ratio)[:FORM_VALUE_CHARS], settings)
-        if isinstance(shape, ParseError):
-            errors["ratio"] = shape.message
+    seconds, shape = _form_choices(duration, ratio, settings)
+    if isinstance(seconds, ParseError):
+        errors["duration"] = seconds.message
+    if isinstance(shape, ParseError):
+        errors["ratio"] = shape.message
     if errors or isinstance(seconds, ParseError) or isinstance(shape, ParseError):
         return errors
     return VideoRequest(prompt=text, duration=seconds, aspect_ratio=shape)
+
+
+def _form_choices(
+    duration: str | None, ratio: str | None, settings: Settings
+) -> tuple[int | ParseError, str | ParseError]:
+    seconds: int | ParseError = settings.duration_default
+    if duration is not None:
+        seconds = _parse_duration(clean_text(duration)[:FORM_VALUE_CHARS], settings)
+    shape: str | ParseError = settings.default_aspect_ratio
+    if ratio is not None:
+        shape = _parse_ratio(clean_text(ratio)[:FORM_VALUE_CHARS], settings)
+    return seconds, shape
+
+
+def form_choices(
+    duration: str | None, ratio: str | None, settings: Settings
+) -> tuple[int | None, str | None]:
+    """The form's length and ratio for its live estimate, each None when it is not an allowed value."""
+    seconds, shape = _form_choices(duration, ratio, settings)
+    return (
+        None if isinstance(seconds, ParseError) else seconds,
+        None if isinstance(shape, ParseError) else shape,
+    )
 
 
 # --- /video-admin ----------------------------------------------------------------------------------

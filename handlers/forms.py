@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.commands import VideoRequest, check_form
+from bot.commands import VideoRequest, check_form, form_choices
 from bot.deps import Deps
 from bot.errors import VideobotError
 from bot.slack import api as slack_io
@@ -59,17 +59,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         user_id = str(dig(body, "user", "id") or "")
         if not isinstance(view, dict) or not user_id:
             return
-        checked = check_form(*form_values(view), deps.settings)
+        prompt, duration, ratio = form_values(view)
+        # Only checked values reach the estimate; a forged menu value leaves the default.
+        seconds, shape = form_choices(duration, ratio, deps.settings)
         status = await deps.store.budget_status(user_id)
-        # Only checked values reach the estimate; a forged menu value leaves the defaults.
-        request = checked if isinstance(checked, VideoRequest) else None
         updated = video_modal(
-            deps.settings,
-            status,
-            channel_id=form_channel(view),
-            prompt=form_values(view)[0],
-            duration=request.duration if request else None,
-            ratio=request.aspect_ratio if request else None,
+            deps.settings, status, channel_id=form_channel(view), prompt=prompt, duration=seconds, ratio=shape
         )
         try:
             await slack_io.update_view(

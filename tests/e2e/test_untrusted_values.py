@@ -137,3 +137,19 @@ async def test_a_result_longer_than_asked_charges_the_reservation_and_shows_the_
     )
     await app.wait_for(lambda: ADMIN in slack.workspace.home_views)
     assert "more than was reserved" in json.dumps(slack.workspace.home_views[ADMIN])
+
+
+async def test_the_live_estimate_uses_only_allowed_menu_values(make_app, slack, sim):
+    app = await make_app()
+    view = await _form(app, slack)
+    for n, (prompt, duration, expected) in enumerate([(None, "12", "$0.132"), ("a kite", "600", "$0.055")]):
+        change = _submission(view, prompt, duration, "16:9") | {"type": "block_actions"}
+        change["view"]["hash"] = f"h{n}"
+        change["actions"] = [{"type": "static_select", "action_id": "form_duration", "block_id": "duration"}]
+        assert (await app.interact(change)).status_code == 200
+        await app.wait_for(lambda n=n: len(slack.calls_of("views.update")) == n + 1)
+        await app.wait_idle()
+        shown = json.dumps(slack.workspace.views[view["id"]]["blocks"])
+        # No prompt typed yet still shows the chosen length's price; a forged 600 s shows the default.
+        assert expected in shown and "$6.60" not in shown
+    assert sim.create_count == 0 and await app.jobs() == []
