@@ -18,7 +18,7 @@ from bot.commands import (
     ShowUsage,
 )
 from bot.money import format_usd
-from bot.ui import admin_messages as words
+from bot.ui.words import admin as words
 from storage.api import Store
 from storage.billing import billed_seconds
 from storage.models import Job

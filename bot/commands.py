@@ -15,9 +15,11 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.money import MoneyError, parse_usd
+from bot.money import parse_usd
 from bot.settings import Settings
-from bot.ui import admin_messages, messages
+from bot.ui.words import admin as admin_words
+from bot.ui.words import video as video_words
+from storage.errors import MoneyError
 
 MAX_PROMPT_CHARS = 2000
 
@@ -110,11 +112,11 @@ def _is_flag(token: str) -> bool:
 def _parse_duration(value: str, settings: Settings) -> int | ParseError:
     match = _NUMBER.match(value)
     if match is None:
-        return ParseError(messages.err_bad_duration(value, settings))
+        return ParseError(video_words.err_bad_duration(value, settings))
     digits = match.group(1).lstrip("0") or "0"
     seconds = int(digits) if len(digits) <= 6 else 10**6
     if not settings.duration_min <= seconds <= settings.duration_max:
-        return ParseError(messages.err_duration_range(value, settings))
+        return ParseError(video_words.err_duration_range(value, settings))
     return seconds
 
 
@@ -122,7 +124,7 @@ def _parse_ratio(value: str, settings: Settings) -> str | ParseError:
     match = _RATIO.match(value)
     ratio = f"{int(match.group(1))}:{int(match.group(2))}" if match else value
     if ratio not in settings.aspect_ratios:
-        return ParseError(messages.err_bad_ratio(value, settings))
+        return ParseError(video_words.err_bad_ratio(value, settings))
     return ratio
 
 
@@ -140,16 +142,16 @@ def _split_flags(tokens: list[str]) -> tuple[list[str], dict[str, tuple[str, str
         name, eq, value = _canonical_flag(token).partition("=")
         kind = _FLAG_NAMES.get(name.lower())
         if kind is None:
-            return ParseError(messages.err_unknown_flag(token.partition("=")[0]))
+            return ParseError(video_words.err_unknown_flag(token.partition("=")[0]))
         if not eq:
             if i >= len(tokens) or _is_flag(tokens[i]):
-                return ParseError(messages.err_missing_value(name, kind))
+                return ParseError(video_words.err_missing_value(name, kind))
             value = tokens[i]
             i += 1
         if not value:
-            return ParseError(messages.err_missing_value(name, kind))
+            return ParseError(video_words.err_missing_value(name, kind))
         if kind in flags:
-            return ParseError(messages.err_duplicate_flag(kind))
+            return ParseError(video_words.err_duplicate_flag(kind))
         flags[kind] = (name, value)
     return words, flags
 
@@ -172,9 +174,9 @@ def parse_video(text: str, settings: Settings) -> VideoRequest | Subcommand | Pa
         ratio = _parse_ratio(flags["ratio"][1], settings)
     prompt = " ".join(words)
     if not prompt:
-        return ParseError(messages.err_empty_prompt())
+        return ParseError(video_words.err_empty_prompt())
     if len(prompt) > MAX_PROMPT_CHARS:
-        return ParseError(messages.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS))
+        return ParseError(video_words.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS))
     if isinstance(duration, ParseError):
         return duration
     if isinstance(ratio, ParseError):
@@ -195,9 +197,9 @@ def check_form(
     errors: dict[str, str] = {}
     text = " ".join(clean_text(prompt).split())  # a form field is plain text, not escaped like commands
     if not text:
-        errors["prompt"] = messages.err_empty_prompt()
+        errors["prompt"] = video_words.err_empty_prompt()
     elif len(text) > MAX_PROMPT_CHARS:
-        errors["prompt"] = messages.err_prompt_too_long(len(text), MAX_PROMPT_CHARS)
+        errors["prompt"] = video_words.err_prompt_too_long(len(text), MAX_PROMPT_CHARS)
     seconds, shape = _form_choices(duration, ratio, settings)
     if isinstance(seconds, ParseError):
         errors["duration"] = seconds.message
@@ -298,19 +300,19 @@ def _amount(verb: str, token: str) -> int | ParseError:
     try:
         return parse_usd(unslack(token))
     except MoneyError as exc:
-        return ParseError(admin_messages.err_admin(verb, str(exc)))
+        return ParseError(admin_words.err_admin(verb, str(exc)))
 
 
 def _user(verb: str, token: str) -> str | ParseError:
     user = parse_user(token)
     if user is None:
-        return ParseError(admin_messages.err_admin_user(verb, token))
+        return ParseError(admin_words.err_admin_user(verb, token))
     return user
 
 
 def _budget(args: list[str]) -> AdminCommand | ParseError:
     if len(args) < 2:
-        return ParseError(admin_messages.err_admin_arity("budget"))
+        return ParseError(admin_words.err_admin_arity("budget"))
     micros = _amount("budget", " ".join(args[1:]))  # `5 USD` is two words
     if isinstance(micros, ParseError):
         return micros
@@ -322,7 +324,7 @@ def _budget(args: list[str]) -> AdminCommand | ParseError:
 
 def _cap(args: list[str]) -> AdminCommand | ParseError:
     if not args:
-        return ParseError(admin_messages.err_admin_arity("cap"))
+        return ParseError(admin_words.err_admin_arity("cap"))
     if len(args) == 1 and args[0].lower() in ("off", "none"):
         return SetCap(micros=None)
     micros = _amount("cap", " ".join(args))
@@ -331,7 +333,7 @@ def _cap(args: list[str]) -> AdminCommand | ParseError:
 
 def _one_user(verb: str, args: list[str]) -> str | ParseError:
     if len(args) != 1:
-        return ParseError(admin_messages.err_admin_arity(verb))
+        return ParseError(admin_words.err_admin_arity(verb))
     return _user(verb, args[0])
 
 
@@ -353,6 +355,6 @@ def parse_admin(text: str) -> AdminCommand | ParseError:
         return user if isinstance(user, ParseError) else SetFrozen(user_id=user, frozen=verb == "freeze")
     if verb in ("help", "export", "usage"):
         if args:
-            return ParseError(admin_messages.err_admin_arity(verb))
+            return ParseError(admin_words.err_admin_arity(verb))
         return AdminHelp() if verb == "help" else Export()
-    return ParseError(admin_messages.err_admin_unknown(tokens[0]))
+    return ParseError(admin_words.err_admin_unknown(tokens[0]))

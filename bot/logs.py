@@ -40,14 +40,13 @@ _LIBRARIES = (
     "httpcore",
     "aiohttp",
     "asyncio",
-    "aiosqlite",
     "asyncpg",
 )
 
 
 class _LibrariesAtInfo(logging.Filter):
-    """Drop libraries' DEBUG records, even when a level is lowered later: aiosqlite logs each
-    statement with its arguments, Bolt each response body, slack_sdk each request."""
+    """Drop libraries' DEBUG records, even when a level is lowered later: Bolt logs each response
+    body, slack_sdk each request (prompts, response URLs)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno >= logging.INFO or record.name.split(".", 1)[0] in _OWN_PACKAGES

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from bot.ui.words import money as words
+from storage.errors import MoneyError
+
 MICROS_PER_USD = 1_000_000
 MAX_MICROS = 10**15  # $1,000,000,000: no budget or cap is larger
 
@@ -14,25 +17,17 @@ _AMOUNT = re.compile(
     r"^\$?\s*(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<frac>[0-9]+))?(?:\s*USD)?$",
     re.IGNORECASE,
 )
-_EXAMPLE = "write it like 5, 5.50, $1,000.50 or 5 USD"
-
-
-class MoneyError(ValueError):
-    """An amount that cannot be read as dollars."""
 
 
 def _why_not(text: str, raw: str) -> str:
     """What is wrong with an amount the grammar refused, and how to write it."""
     if raw.lstrip("$ ").startswith("-"):
-        return f"'{text}' is negative; amounts must be 0 or more"
+        return words.negative(text)
     if "," in raw:
-        return (
-            f"'{text}' is ambiguous: a comma only separates thousands (1,000.50); "
-            "for cents use a point, like 5.00 or 1.50"
-        )
+        return words.ambiguous_comma(text)
     if "_" in raw or re.search(r"[0-9.]e", raw, re.IGNORECASE):
-        return f"'{text}' is not an amount; write the digits out, like 1000000 or 1,000,000"
-    return f"'{text}' is not an amount; {_EXAMPLE}"
+        return words.digits_out(text)
+    return words.not_an_amount(text)
 
 
 def parse_usd(text: str) -> int:
@@ -43,13 +38,13 @@ def parse_usd(text: str) -> int:
         raise MoneyError(_why_not(text, raw))
     frac = match.group("frac") or ""
     if len(frac) > 6:
-        raise MoneyError(f"'{text}' has more than 6 decimals; use at most 6 (micro-dollars)")
+        raise MoneyError(words.too_precise(text))
     whole = match.group("whole").replace(",", "").lstrip("0") or "0"
     if len(whole) > 10:
-        raise MoneyError(f"'{text}' is too large; use at most $1,000,000,000")
+        raise MoneyError(words.too_large(text))
     micros = int(whole) * MICROS_PER_USD + int(frac.ljust(6, "0"))
     if micros > MAX_MICROS:
-        raise MoneyError(f"'{text}' is too large; use at most $1,000,000,000")
+        raise MoneyError(words.too_large(text))
     return micros
 
 

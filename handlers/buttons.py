@@ -13,20 +13,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands import VideoRequest
 from bot.deps import Deps
-from bot.errors import SlackDeliveryError
 from bot.jobs.delivery import tell
+from bot.jobs.runner import JobRunner
 from bot.logs import log_event
 from bot.slack.inbound import dig
-from bot.ui.surfaces import (
-    ACTION_EDIT,
-    ACTION_REGENERATE,
-    ACTION_RETRY,
-    click_taken,
-    job_gone,
-    only_owner_may_retry,
-)
+from bot.ui.blocks.thread import ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY
+from bot.ui.words.thread import click_taken, job_gone, only_owner_may_retry
 from handlers.forms import open_form
-from handlers.start import start_video
+from handlers.start import StartRequest, start_video
+from storage.errors import SlackDeliveryError
 from storage.models import Job
 
 log = logging.getLogger(__name__)
@@ -56,7 +51,7 @@ async def _clicked(deps: Deps, body: dict[str, Any]) -> tuple[str, Job | None]:
     return user, await deps.store.get_job(job_id)
 
 
-async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
+async def _rerun(deps: Deps, runner: JobRunner, body: dict[str, Any], action: str) -> None:
     user, job = await _clicked(deps, body)
     channel = job.channel_id if job else str(dig(body, "channel", "id") or "")
     if job is None:
@@ -68,45 +63,51 @@ async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
     # Recorded first, atomically, in the request store (an hour, across replicas): the second of two
     # quick clicks, each with its own trigger_id, finds the key taken.
     if not (await deps.store.claim_request(f"click:{action}:{job.id}:{user}")).first:
-        await _tell(deps, body, user, channel, click_taken(action))
+        await _tell(deps, body, user, channel, click_taken(retry=action == ACTION_RETRY))
         return
-    request = _same_settings(job)
-    command = {
-        "team_id": job.team_id,
-        "user_id": user,
-        "channel_id": job.channel_id,
-        "response_url": body.get("response_url") or "",
-    }
-    answer = await start_video(deps, request, command, origin="regenerate")
+    request = StartRequest(
+        video=_same_settings(job),
+        team_id=job.team_id,
+        user_id=user,
+        channel_id=job.channel_id,
+        origin="regenerate",
+        response_url=str(body.get("response_url") or "") or None,
+    )
+    answer = await start_video(deps, runner, request)
     log_event(log, "click", user=user, job_id=job.id, action=action, refused=answer.refused)
     await _tell(deps, body, user, channel, answer.text)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+async def _edit(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
+    """Open the form filled in with the clicked job's settings (the trigger_id is good for 3 s)."""
+    user, job = await _clicked(deps, body)
+    if job is None:
+        await _tell(deps, body, user, str(dig(body, "channel", "id") or ""), job_gone())
+        return
+    open_form(
+        deps,
+        runner,
+        trigger_id=str(body.get("trigger_id", "")),
+        user_id=user,
+        channel_id=job.channel_id,
+        prefill=_same_settings(job),
+    )
+
+
+def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
     """Attach the button listeners."""
 
     @app.action(ACTION_REGENERATE)
     async def regenerate(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        deps.job_runner().spawn(_rerun(deps, body, ACTION_REGENERATE), name="click-regenerate")
+        runner.spawn(_rerun(deps, runner, body, ACTION_REGENERATE), name="click-regenerate")
 
     @app.action(ACTION_RETRY)
     async def retry(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        deps.job_runner().spawn(_rerun(deps, body, ACTION_RETRY), name="click-retry")
+        runner.spawn(_rerun(deps, runner, body, ACTION_RETRY), name="click-retry")
 
     @app.action(ACTION_EDIT)
     async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        user, job = await _clicked(deps, body)
-        if job is None:
-            await _tell(deps, body, user, str(dig(body, "channel", "id") or ""), job_gone())
-            return
-        prefill = _same_settings(job)
-        open_form(
-            deps,
-            trigger_id=str(body.get("trigger_id", "")),
-            user_id=user,
-            channel_id=job.channel_id,
-            prefill=prefill,
-        )
+        runner.spawn(_edit(deps, runner, body), name="click-edit")

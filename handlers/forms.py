@@ -10,23 +10,24 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands import VideoRequest, check_form, form_choices
 from bot.deps import Deps
-from bot.errors import VideobotError
+from bot.jobs.runner import JobRunner
 from bot.slack import api as slack_io
 from bot.slack.inbound import dig
-from bot.ui.surfaces import (
-    FORM_ACTIONS,
-    MODAL_CALLBACK,
-    form_channel,
-    form_values,
-    video_modal,
-)
-from handlers.start import start_video
+from bot.ui.blocks.form import FORM_ACTIONS, MODAL_CALLBACK, form_channel, form_values, video_modal
+from handlers.start import StartRequest, start_video
+from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)
 
 
 def open_form(
-    deps: Deps, *, trigger_id: str, user_id: str, channel_id: str, prefill: VideoRequest | None = None
+    deps: Deps,
+    runner: JobRunner,
+    *,
+    trigger_id: str,
+    user_id: str,
+    channel_id: str,
+    prefill: VideoRequest | None = None,
 ) -> None:
     """Open the form in an owned task: the caller acks first, views.open follows within the 3 s."""
 
@@ -45,33 +46,38 @@ def open_form(
         except VideobotError as exc:
             log.warning("form not opened", extra={"event": "form.error", "user": user_id, "error": repr(exc)})
 
-    deps.job_runner().spawn(_open(), name=f"form-{user_id}")
+    runner.spawn(_open(), name=f"form-{user_id}")
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+async def _refresh(deps: Deps, body: dict[str, Any]) -> None:
+    """Redraw the form after a change of length or ratio: the new cost line and what is left."""
+    view = body.get("view")
+    user_id = str(dig(body, "user", "id") or "")
+    if not isinstance(view, dict) or not user_id:
+        return
+    prompt, duration, ratio = form_values(view)
+    # Only checked values reach the estimate; a forged menu value leaves the default.
+    seconds, shape = form_choices(duration, ratio, deps.settings)
+    status = await deps.store.budget_status(user_id)
+    updated = video_modal(
+        deps.settings, status, channel_id=form_channel(view), prompt=prompt, duration=seconds, ratio=shape
+    )
+    try:
+        await slack_io.update_view(
+            client=deps.slack, view_id=str(view.get("id")), view=updated, hash=view.get("hash")
+        )
+    except VideobotError as exc:  # a newer edit won (hash_conflict) or the form was closed
+        log.info("form not updated", extra={"event": "form.stale", "user": user_id, "error": repr(exc)})
+
+
+def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
     """Attach the form's live updates and its submission."""
 
     @app.action(FORM_ACTIONS[0])
     @app.action(FORM_ACTIONS[1])
     async def form_changed(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        view = body.get("view")
-        user_id = str(dig(body, "user", "id") or "")
-        if not isinstance(view, dict) or not user_id:
-            return
-        prompt, duration, ratio = form_values(view)
-        # Only checked values reach the estimate; a forged menu value leaves the default.
-        seconds, shape = form_choices(duration, ratio, deps.settings)
-        status = await deps.store.budget_status(user_id)
-        updated = video_modal(
-            deps.settings, status, channel_id=form_channel(view), prompt=prompt, duration=seconds, ratio=shape
-        )
-        try:
-            await slack_io.update_view(
-                client=deps.slack, view_id=str(view.get("id")), view=updated, hash=view.get("hash")
-            )
-        except VideobotError as exc:  # a newer edit won (hash_conflict) or the form was closed
-            log.info("form not updated", extra={"event": "form.stale", "user": user_id, "error": repr(exc)})
+        runner.spawn(_refresh(deps, body), name="form-refresh")
 
     @app.view(MODAL_CALLBACK)
     async def form_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -79,12 +85,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if not isinstance(checked, VideoRequest):
             await ack(response_action="errors", errors=checked)
             return
-        command = {
-            "team_id": dig(body, "user", "team_id") or dig(body, "team", "id") or "",
-            "user_id": dig(body, "user", "id") or "",
-            "channel_id": form_channel(view),
-        }
-        answer = await start_video(deps, checked, command, origin="modal")
+        start = StartRequest(
+            video=checked,
+            team_id=str(dig(body, "user", "team_id") or dig(body, "team", "id") or ""),
+            user_id=str(dig(body, "user", "id") or ""),
+            channel_id=form_channel(view),
+            origin="modal",
+        )
+        answer = await start_video(deps, runner, start)
         if answer.refused:
             await ack(response_action="errors", errors={"duration": answer.text[:150]})
             return

@@ -5,15 +5,32 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
+from bot import metrics
 from bot.commands import VideoRequest
 from bot.deps import Deps
+from bot.jobs.runner import JobRunner
 from bot.logs import log_event
-from bot.ui import messages
-from storage.api import NewJob, Refused
+from bot.ui.words import video as words
+from storage.api import NewJob
+from storage.errors import Refused
 
 log = logging.getLogger(__name__)
+
+Origin = Literal["command", "modal", "regenerate"]
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """Who asks for which video, and where: what the command, the form and the buttons all know."""
+
+    video: VideoRequest
+    team_id: str
+    user_id: str
+    channel_id: str
+    origin: Origin
+    response_url: str | None = None  # the form has none; the job then speaks only in its thread
 
 
 @dataclass(frozen=True)
@@ -24,20 +41,20 @@ class StartAnswer:
     refused: bool
 
 
-async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *, origin: str) -> StartAnswer:
+async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> StartAnswer:
     """Reserve the money and store the job, then hand it to the runner; returns the user's answer."""
     new = NewJob(
         id=uuid.uuid4().hex,
-        team_id=str(command.get("team_id", "")),
-        user_id=str(command.get("user_id", "")),
-        channel_id=str(command.get("channel_id", "")),
-        prompt=req.prompt,
-        duration=req.duration,
-        aspect_ratio=req.aspect_ratio,
+        team_id=req.team_id,
+        user_id=req.user_id,
+        channel_id=req.channel_id,
+        prompt=req.video.prompt,
+        duration=req.video.duration,
+        aspect_ratio=req.video.aspect_ratio,
         model=deps.settings.model,
         price_micros=deps.settings.price_micros,
-        response_url=command.get("response_url") or None,
-        origin=origin,
+        response_url=req.response_url or None,
+        origin=req.origin,
     )
     try:
         job, status = await deps.store.reserve_with_status(
@@ -45,7 +62,9 @@ async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *,
         )
     except Refused as refused:
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
-        return StartAnswer(messages.refusal(refused, deps.settings), refused=True)
+        metrics.refusal(str(refused.reason))
+        return StartAnswer(words.refusal(refused, deps.settings), refused=True)
     log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
-    deps.job_runner().start(job)
-    return StartAnswer(messages.accepted(job, status), refused=False)
+    metrics.job_reached(job.state.value)
+    runner.start(job)
+    return StartAnswer(words.accepted(job, status), refused=False)

@@ -1,4 +1,5 @@
-"""Where a job's state changes: compare-and-set transitions, field updates and replica leases."""
+"""Job records: compare-and-set transitions (checked against `storage.states`), field updates and
+replica leases."""
 
 from __future__ import annotations
 
@@ -153,11 +154,3 @@ class Jobs:
             owner,
         )
         return {str(row["id"]) for row in rows}
-
-    async def unfinished_jobs(self) -> list[Job]:
-        """Every job not delivered, failed or expired, oldest first."""
-        async with self._db.transaction() as tx:
-            rows = await tx.fetchall(
-                f"SELECT * FROM jobs WHERE {_UNFINISHED_SQL} ORDER BY created_at, id", *_UNFINISHED
-            )
-        return [job_from_row(row) for row in rows]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from storage.errors import IllegalTransition
 from storage.models import JobState
 
 S = JobState
@@ -31,10 +32,6 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     S.FAILED: frozenset(),
     S.EXPIRED: frozenset(),
 }
-
-
-class IllegalTransition(ValueError):
-    """A state change the table does not allow; nothing was written."""
 
 
 def check_transition(expect: Iterable[JobState], to: JobState) -> list[JobState]:

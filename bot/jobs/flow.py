@@ -14,8 +14,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.deps import START_DEFER_MAX_S, Deps
-from bot.errors import GatewayBadResponse, GatewayError, MediaError, VideobotError, user_reason
 from bot.gateway.client import CreateRequest, GatewayJob
 from bot.gateway.media import download_result
 from bot.gateway.polling import Backoff
@@ -23,10 +23,12 @@ from bot.jobs.alerts import check_alerts
 from bot.jobs.delivery import announce, deliver, post_failure
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
-from bot.ui import messages
-from bot.ui.blocks import status_blocks
-from bot.ui.surfaces import finished_actions
+from bot.ui.blocks.thread import finished_actions, status_blocks
+from bot.ui.words import reasons
+from bot.ui.words import thread as words
+from bot.ui.words.reasons import user_reason
 from storage.billing import billed_seconds
+from storage.errors import GatewayBadResponse, GatewayError, JobLost, MediaError, VideobotError
 from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
@@ -34,10 +36,6 @@ log = logging.getLogger(__name__)
 S = JobState
 _POLLING = (S.SUBMITTED, S.GENERATING)
 MAX_UNREADABLE_POLLS = 3  # each already retried by the gateway client
-
-
-class JobLost(Exception):
-    """Another replica owns the job now, or it finished elsewhere; stop quietly."""
 
 
 async def drive_job(deps: Deps, job: Job) -> None:
@@ -66,6 +64,7 @@ class JobFlow:
         self.resumed = job.state is not S.ACCEPTED
 
     async def run(self) -> None:
+        """Take the job step by step from its stored state to a finished one."""
         while not self.job.state.finished:
             state = self.job.state
             if state is S.ACCEPTED:
@@ -91,6 +90,7 @@ class JobFlow:
             await self.deps.ingress.wait_quiet(left)
 
     def cleanup(self) -> None:
+        """Delete the downloaded file, if any."""
         if self.file is not None:
             with contextlib.suppress(OSError):
                 self.file.unlink()
@@ -111,6 +111,8 @@ class JobFlow:
         log_event(
             log, "job.transition", job_id=new.id, user=new.user_id, src=self.job.state.value, dst=to.value
         )
+        if to is not self.job.state:
+            metrics.job_reached(to.value)
         self.job = new
 
     async def _finish(self, to: JobState, *, reason: str | None = None, billed: int | None = None) -> None:
@@ -132,6 +134,7 @@ class JobFlow:
             charged_micros=new.charged_micros,
             reason=reason,
         )
+        metrics.job_finished(to.value, self.deps.clock() - new.created_at, new.charged_micros)
         self.job = new
 
     async def _hold(self, file_id: str | None = None) -> None:
@@ -150,7 +153,7 @@ class JobFlow:
 
     async def _show_final(self) -> None:
         """The last edit of the status message, with the buttons for what to do next."""
-        text = messages.status_text(self.job)
+        text = words.status_text(self.job)
         await self.status.show(
             self.job, text, force=True, blocks=status_blocks(self.job) + finished_actions(self.job)
         )
@@ -180,12 +183,12 @@ class JobFlow:
             await self._fail(user_reason(exc))
             return
         await self._move(S.SUBMITTED, gateway_job_id=answer.id)
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        await self.status.show(self.job, words.status_text(self.job), force=True)
 
     async def _unsure_create(self) -> None:
         # We crashed between "about to send the create" and "the gateway gave us an id": the job may
         # exist at the gateway, but sending the create again could start a second paid job.
-        await self._fail(messages.REASON_UNSURE_CREATE)
+        await self._fail(reasons.REASON_UNSURE_CREATE)
 
     async def _poll(self) -> None:
         assert self.job.gateway_job_id is not None
@@ -195,7 +198,7 @@ class JobFlow:
         unreadable = 0
         while self.job.state in _POLLING:
             if self._past_deadline():
-                await self._fail(messages.REASON_TIMEOUT, expired=True)
+                await self._fail(reasons.REASON_TIMEOUT, expired=True)
                 return
             await asyncio.sleep(backoff.next_delay())
             try:
@@ -223,11 +226,11 @@ class JobFlow:
             )
         elif answer.status == "failed":
             detail = answer.error.message if answer.error is not None else None
-            await self._fail(messages.reason_gateway_failed(detail))
+            await self._fail(reasons.reason_gateway_failed(detail))
         elif answer.status == "processing" and self.job.state is S.SUBMITTED:
             await self._move(S.GENERATING)
         if self.job.state in _POLLING:
-            await self.status.show(self.job, messages.status_text(self.job, now=self.deps.clock()))
+            await self.status.show(self.job, words.status_text(self.job, now=self.deps.clock()))
 
     async def _download(self) -> None:
         # No status edit here: the download starts the moment the job is seen completed, and the
@@ -258,7 +261,7 @@ class JobFlow:
         return True
 
     async def _upload(self) -> None:
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        await self.status.show(self.job, words.status_text(self.job), force=True)
         if self.file is None and not await self._fetch():
             return
         assert self.file is not None

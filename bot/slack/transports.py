@@ -20,6 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
+from bot.health import HEADER_TIMEOUT_S, Readiness, add_health_routes, listen, one_line_for_bad_http
 from bot.slack.inbound import parse_body, signature_ok
 from bot.slack.ingress import Ingress
 from bot.slack.once import dispatch_once
@@ -28,35 +29,25 @@ from storage.api import Store
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # Slack's payloads are far smaller; anything bigger is refused with 413
-# aiohttp has no header-read timeout of its own, but its keep-alive timer starts when a connection
-# opens and closes the connection if no complete request head has arrived when it fires (and it is
-# re-armed after each response): with 10 s, a client dribbling its headers is cut off after 10 s,
-# and an idle keep-alive connection after 10 s too. Slack answers within 3 s anyway.
-HEADER_TIMEOUT_S = 10.0
 BODY_TIMEOUT_S = 10.0  # a body (at most MAX_BODY_BYTES) must arrive within this after its headers
 
 
-class _OneLineForBadHttp(logging.Filter):
-    """aiohttp logs a request it cannot parse (bad request line, header, framing) at ERROR with a
-    traceback quoting the offending bytes: one unsigned request, kilobytes of log. Such records
-    become one warning line naming the kind of error; the server's other records pass unchanged."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, aiohttp.http_exceptions.HttpProcessingError):
-            record.msg, record.args = "malformed HTTP request refused", ()
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.exc_info, record.exc_text = None, None
-            record.event, record.error = "http.malformed", type(exc).__name__
-        return True
-
-
-_BAD_HTTP_FILTER = _OneLineForBadHttp()
-
-
 class Transport(Protocol):
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
+    async def start(self) -> None:
+        """Start taking Slack's requests."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop taking Slack's requests and close the connection."""
+        ...
+
+    async def ready(self) -> bool:
+        """Whether this transport can take Slack's requests now."""
+        ...
+
+
+async def _always_ready() -> dict[str, bool]:
+    return {}
 
 
 def _refuse(status: int, reason: str, request: web.Request, size: int) -> web.Response:
@@ -75,7 +66,7 @@ def _refuse(status: int, reason: str, request: web.Request, size: int) -> web.Re
 
 
 class HttpTransport:
-    """Serves Slack's POSTs on /slack/events and GET /healthz.
+    """Serves Slack's POSTs on /slack/events, health and metrics.
 
     Signature first: a request is verified on its raw bytes before anything parses it; an unsigned
     one is a 401, a signed one Bolt could not read a 400, each logged as one line without the body.
@@ -90,9 +81,11 @@ class HttpTransport:
         *,
         signing_secret: str,
         store: Store | None = None,
+        readiness: Readiness = _always_ready,
         header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         self._app = app
+        self._readiness = readiness
         self._ingress = ingress or Ingress()
         self._verifier = SignatureVerifier(signing_secret)
         self._store = store
@@ -141,14 +134,12 @@ class HttpTransport:
         bolt_request.context = build_async_context(bolt_request.context, body)
         return bolt_request
 
-    async def _health(self, _request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
     async def start(self) -> None:
+        """Start taking Slack's requests."""
         web_app = web.Application(client_max_size=MAX_BODY_BYTES)
         web_app.router.add_post("/slack/events", self._events)
-        web_app.router.add_get("/healthz", self._health)
-        self._runner = web.AppRunner(
+        add_health_routes(web_app, self._readiness)
+        runner = web.AppRunner(
             web_app,
             access_log=None,
             handle_signals=False,
@@ -157,28 +148,46 @@ class HttpTransport:
             # `Content-Encoding` is not decoded (no decompression bomb, no decoder error).
             auto_decompress=False,
         )
-        await self._runner.setup()
-        logging.getLogger("aiohttp.server").addFilter(_BAD_HTTP_FILTER)  # added once, however often
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        port = sockets[0].getsockname()[1] if sockets else self._port
+        await runner.setup()
+        one_line_for_bad_http()
+        await listen(runner, self._host, self._port, "PORT")
+        self._runner = runner
+        port = runner.addresses[0][1]
         host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host
         self.url = f"http://{host}:{port}/slack/events"
         log.info("listening", extra={"event": "http.listening", "url": self.url})
 
     async def stop(self) -> None:
+        """Stop taking Slack's requests and close the connection."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def ready(self) -> bool:
+        """Listening for Slack's requests."""
+        return self._runner is not None
+
+
+class _OneLine(logging.Filter):
+    """slack_sdk logs every failed (re)connect with a full traceback, every 10 s: keep one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+# The Socket Mode client's own logger: its reconnect loop reports here, one line per attempt.
+SOCKET_LOG = logging.getLogger("videobot.socket")
+SOCKET_LOG.addFilter(_OneLine())
 
 
 class _CountingSocketModeHandler(AsyncSocketModeHandler):
     """Bolt's Socket Mode handler, counting each envelope as a request in progress."""
 
     def __init__(self, app: AsyncApp, app_token: str, ingress: Ingress, store: Store | None) -> None:
-        super().__init__(app, app_token)
+        super().__init__(app, app_token, logger=SOCKET_LOG)
         self._ingress = ingress
         self._store = store
 
@@ -192,7 +201,11 @@ class _CountingSocketModeHandler(AsyncSocketModeHandler):
 
 
 class SocketTransport:
-    """Socket Mode: one websocket to Slack (several replicas may each open one)."""
+    """Socket Mode: one websocket to Slack (several replicas may each open one).
+
+    `start()` returns once connected; while Slack cannot be reached it keeps trying (cancel it to
+    give up: the service does so on SIGTERM). Reconnects after that are the SDK's, in the background.
+    """
 
     def __init__(
         self, app: AsyncApp, app_token: str, ingress: Ingress | None = None, *, store: Store | None = None
@@ -200,8 +213,15 @@ class SocketTransport:
         self._handler = _CountingSocketModeHandler(app, app_token, ingress or Ingress(), store)
 
     async def start(self) -> None:
+        """Start taking Slack's requests."""
         await self._handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("socket mode connected", extra={"event": "socket.connected"})
 
     async def stop(self) -> None:
+        """Stop taking Slack's requests and close the connection."""
         await self._handler.close_async()  # type: ignore[no-untyped-call]
+
+    async def ready(self) -> bool:
+        """The websocket to Slack is open."""
+        sdk = self._handler.client
+        return bool(await sdk.is_connected())

@@ -14,9 +14,12 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
+from bot.deps import ledger_config
 from bot.logs import setup_logging
+from bot.settings import load_settings
 from bot.sim.signing import FORM, interaction_body, post_signed, signed_headers, slash_command_body
-from tests.e2e.harness import ADMIN, ALICE, CHANNEL, SIGNING_SECRET, ack_text
+from storage import open_store
+from tests.e2e.harness import ADMIN, ALICE, APP_TOKEN, CHANNEL, SIGNING_SECRET, ack_text
 
 
 def _lines(stream: io.StringIO, start: int) -> list[dict[str, object]]:
@@ -192,6 +195,18 @@ async def test_slow_header_and_body_clients_are_cut_off_after_10_s_while_others_
     await app.wait_idle()
 
 
+async def test_socket_mode_health_port_cuts_off_slow_header_clients_after_10_s(make_app, slack):
+    app = await make_app(slack_app_token=APP_TOKEN, mode=None)
+    await slack.wait_for_socket(1)
+    base = urlsplit(app.service.health_url)
+    slow = [asyncio.create_task(_dribble_headers(base.hostname, base.port)) for _ in range(5)]
+    await asyncio.sleep(1.0)
+    assert (await app.http.get(f"{app.service.health_url}/healthz")).status_code == 200
+    assert not any(task.done() for task in slow)
+    cut_after = await asyncio.wait_for(asyncio.gather(*slow), 40)
+    assert min(cut_after) >= 9.5  # the same 10 s as Slack's port, then gone
+
+
 async def _stall_body(host: str, port: int) -> bytes:
     """Announce a 1,000-byte body, send 10 bytes of it and wait; returns the server's status line."""
     reader, writer = await asyncio.open_connection(host, port)
@@ -220,8 +235,14 @@ async def test_ambiguous_admin_amounts_change_nothing_in_slack(make_app):
     assert "$5.00" in ack_text(await app.command("cap 5 USD", command="/video-admin", user=ADMIN))
 
 
+async def _create_database(url: str) -> None:
+    await (await open_store(url, ledger_config(load_settings(database_url=url)))).close()
+
+
 def test_ambiguous_admin_amounts_change_nothing_in_the_shell(tmp_path):
-    env = {**os.environ, "VIDEOBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    asyncio.run(_create_database(url))  # as `videobot run` makes it; the admin CLI never starts one
+    env = {**os.environ, "VIDEOBOT_DATABASE_URL": url}
     cli = [sys.executable, "-m", "bot.cli", "admin"]
     refused = subprocess.run([*cli, "budget", "U0ALICE01", "$5,00"], env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and "ambiguous" in refused.stderr
@@ -252,10 +273,10 @@ async def test_clicks_with_forged_values_start_nothing_and_log_no_traceback(make
 
 async def test_at_debug_no_library_logs_a_prompt_or_a_url(make_app, slack, sim):
     root = logging.getLogger()
-    saved = (root.handlers[:], root.level, {n: logging.getLogger(n).level for n in ("aiosqlite", "videobot")})
+    saved = (root.handlers[:], root.level, {n: logging.getLogger(n).level for n in ("slack_sdk", "videobot")})
     stream = io.StringIO()
     setup_logging("DEBUG", stream)
-    logging.getLogger("aiosqlite").setLevel(logging.DEBUG)  # as a careless operator might
+    logging.getLogger("slack_sdk").setLevel(logging.DEBUG)  # as a careless operator might
     unfiltered = io.StringIO()  # beside it, what the libraries would have written
     root.addHandler(logging.StreamHandler(unfiltered))
     try:
@@ -269,7 +290,7 @@ async def test_at_debug_no_library_logs_a_prompt_or_a_url(make_app, slack, sim):
         for name, level in saved[2].items():
             logging.getLogger(name).setLevel(level)
     logged = stream.getvalue()
-    assert "zebracorn" in unfiltered.getvalue()  # aiosqlite and Bolt do log it at DEBUG...
+    assert "zebracorn" in unfiltered.getvalue()  # Bolt and slack_sdk do log it at DEBUG...
     assert "zebracorn" not in logged and urlsplit(response_url).path not in logged
     assert sim.media_origin not in logged
 

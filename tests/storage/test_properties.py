@@ -8,9 +8,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storage import JobState, Refused, SqlStore
+from storage import JobState, Refused
 from storage.periods import period_key
 from tests.storage.helpers import PRICE, at, new_job, walk, wipe
+from tests.store_tools import StoreForTests
 
 USERS = ("U1", "U2", "U3")
 MAX_INFLIGHT = 3
@@ -188,7 +189,7 @@ async def test_ledger_matches_model(store, clock, steps):
     config = replace(
         store.config, period="day", default_budget_micros=DEFAULT, max_inflight_per_user=MAX_INFLIGHT
     )
-    store = SqlStore(store.db, config)
+    store = StoreForTests(store.db, config)
     await wipe(store)
     clock.now = START
     model = Model(now=START)

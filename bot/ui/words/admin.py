@@ -1,11 +1,12 @@
-"""The words of `/video-admin` (and `videobot admin`), in the same voice as `bot.ui.messages`. Pure."""
+"""The words of `/video-admin` (and `videobot admin`), in the voice of the rest of `bot.ui.words`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from bot.money import format_usd
-from bot.ui.messages import escape, job_line, per_period, this_period, utc
+from bot.ui.words.format import escape, per_period, this_period, utc
+from bot.ui.words.video import job_line
 from storage.api import PeriodKind
 from storage.models import BudgetStatus, Job, UserUsage, WorkspaceStatus
 
