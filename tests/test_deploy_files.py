@@ -116,12 +116,14 @@ async def _healthcheck(env: dict[str, str]) -> int:
     return proc.returncode
 
 
-async def test_the_container_healthcheck_probes_the_port_its_settings_pick(make_app, slack):
+async def test_the_container_healthcheck_probes_the_port_its_settings_pick(make_app, slack, tmp_path):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VIDEOBOT_", "AIGATEWAY_"))}
     http_app = await make_app()
     http_port = http_app.service.health_url.rsplit(":", 1)[1]
     assert await _healthcheck(base | {"PORT": http_port}) == 0
-    socket_app = await make_app(slack_app_token="xapp-test-app-token-0123456789", mode=None, db="other.db")
+    socket_app = await make_app(
+        slack_app_token="xapp-test-app-token-0123456789", mode=None, db=tmp_path / "other.db"
+    )
     socket_port = socket_app.service.health_url.rsplit(":", 1)[1]
     socket_env = base | {"SLACK_APP_TOKEN": "xapp-x", "VIDEOBOT_HEALTH_PORT": socket_port, "PORT": "1"}
     assert await _healthcheck(socket_env) == 0
