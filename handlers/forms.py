@@ -9,10 +9,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.commands import MAX_PROMPT_CHARS, VideoRequest, clean_text
+from bot.commands import VideoRequest, check_form, form_choices
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.slack import api as slack_io
+from bot.slack.inbound import dig
 from bot.ui.blocks.form import (
     FORM_ACTIONS,
     MODAL_CALLBACK,
@@ -21,7 +22,6 @@ from bot.ui.blocks.form import (
     form_values,
     video_modal,
 )
-from bot.ui.words import video as words
 from handlers.start import StartRequest, start_video
 from storage.errors import VideobotError
 
@@ -69,17 +69,16 @@ def open_form(
 
 async def _refresh(deps: Deps, body: dict[str, Any]) -> None:
     """Redraw the form after a change of length or ratio: the new cost line and what is left."""
-    view = body.get("view") or {}
+    view = body.get("view")
+    user_id = str(dig(body, "user", "id") or "")
+    if not isinstance(view, dict) or not user_id:
+        return
     prompt, duration, ratio = form_values(view)
-    user_id = str(body.get("user", {}).get("id", ""))
+    # Only checked values reach the estimate; a forged menu value leaves the default.
+    seconds, shape = form_choices(duration, ratio, deps.settings)
     status = await deps.store.budget_status(user_id)
     updated = video_modal(
-        deps.settings,
-        status,
-        channel_id=form_channel(view),
-        prompt=prompt,
-        duration=duration,
-        ratio=ratio,
+        deps.settings, status, channel_id=form_channel(view), prompt=prompt, duration=seconds, ratio=shape
     )
     updated["private_metadata"] = view.get("private_metadata") or updated["private_metadata"]
     try:
@@ -101,29 +100,15 @@ def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
 
     @app.view(MODAL_CALLBACK)
     async def form_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        prompt, duration, ratio = form_values(view)
-        prompt = " ".join(clean_text(prompt).split())
-        settings = deps.settings
-        if not prompt:
-            await ack(response_action="errors", errors={"prompt": words.err_empty_prompt()})
+        checked = check_form(*form_values(view), deps.settings)
+        if not isinstance(checked, VideoRequest):
+            await ack(response_action="errors", errors=checked)
             return
-        if len(prompt) > MAX_PROMPT_CHARS:
-            await ack(
-                response_action="errors",
-                errors={"prompt": words.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS)},
-            )
-            return
-        request = VideoRequest(
-            prompt=prompt,
-            duration=duration or settings.duration_default,
-            aspect_ratio=ratio if ratio in settings.aspect_ratios else settings.default_aspect_ratio,
-        )
-        user = body.get("user", {})
         thread = form_thread(view)
         start = StartRequest(
-            video=request,
-            team_id=str(user.get("team_id") or body.get("team", {}).get("id", "")),
-            user_id=str(user.get("id", "")),
+            video=checked,
+            team_id=str(dig(body, "user", "team_id") or dig(body, "team", "id") or ""),
+            user_id=str(dig(body, "user", "id") or ""),
             channel_id=form_channel(view),
             origin="modal",
             response_url=thread.get("response_url"),

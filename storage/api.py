@@ -153,8 +153,9 @@ class Store(Protocol):
         **fields: Any,
     ) -> Job | None:
         """In ONE transaction: move to a finished state (compare-and-set as `transition`) and settle the
-        money: DELIVERED charges billed_seconds x price (billed_seconds required), FAILED / EXPIRED
-        release. A repeat (state no longer in `expect`) changes nothing and returns None."""
+        money: DELIVERED charges billed_seconds x price, at most the reservation, the rest kept as the
+        job's overage (billed_seconds required), FAILED / EXPIRED release. A repeat (state no longer
+        in `expect`) changes nothing and returns None."""
         ...
 
     async def update(self, job_id: str, **fields: Any) -> Job | None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from storage.api import LedgerConfig, NewJob
-from storage.billing import BILLED_SECONDS_SQL, cost_micros
+from storage.billing import BILLED_SECONDS_SQL, cost_micros, split_charge
 from storage.db import Database, Row, Tx, Writes
 from storage.errors import Duplicate, RefusalReason, Refused
 from storage.jobs import JOB_COLUMNS, job_from_row
@@ -37,7 +37,8 @@ _USAGE = (
     " COALESCE(SUM(CASE WHEN period = ? AND money_state = ?"
     f" THEN {BILLED_SECONDS_SQL} ELSE 0 END), 0) AS seconds,"
     " COALESCE(SUM(CASE WHEN period = ? AND money_state = ? THEN charged_micros ELSE 0 END), 0) AS spent,"
-    " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved"
+    " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved,"
+    " COALESCE(SUM(CASE WHEN period = ? AND money_state = ? THEN overage_micros ELSE 0 END), 0) AS overage"
     " FROM jobs WHERE period = ? OR money_state = ? GROUP BY user_id"
 )
 
@@ -70,13 +71,17 @@ async def charge_reservation(tx: Tx, job_id: str, billed_seconds: int, now: floa
     if billed_seconds < 0:
         raise ValueError("billed seconds cannot be negative")
     held = "WHERE id = ? AND money_state = ?"
-    price = await tx.fetchval(f"SELECT price_micros FROM jobs {held}", job_id, RESERVED)
-    if price is None:
+    row = await tx.fetchone(f"SELECT price_micros, estimate_micros FROM jobs {held}", job_id, RESERVED)
+    if row is None:
         return False
+    # The gateway's answer is untrusted: a result longer than asked never costs the user more than
+    # the reservation (so no budget is overspent); the excess is recorded as the job's overage.
+    charge, overage = split_charge(billed_seconds, int(row["price_micros"]), int(row["estimate_micros"]))
     changed = await tx.execute(
-        f"UPDATE jobs SET money_state = ?, charged_micros = ?, updated_at = ? {held}",
+        f"UPDATE jobs SET money_state = ?, charged_micros = ?, overage_micros = ?, updated_at = ? {held}",
         CHARGED,
-        cost_micros(billed_seconds, int(price)),
+        charge,
+        overage,
         now,
         job_id,
         RESERVED,
@@ -317,7 +322,7 @@ class Ledger:
         """This period's spend per user (users with jobs this period or money reserved), largest first."""
         async with self._db.transaction() as tx:
             p = self._period(self._clock())
-            rows = await tx.fetchall(_USAGE, p, p, CHARGED, p, CHARGED, RESERVED, p, RESERVED)
+            rows = await tx.fetchall(_USAGE, p, p, CHARGED, p, CHARGED, RESERVED, p, CHARGED, p, RESERVED)
             budgets = {
                 r["user_id"]: int(r["micros"])
                 for r in await tx.fetchall("SELECT user_id, micros FROM budgets")
@@ -331,6 +336,7 @@ class Ledger:
                 spent_micros=int(r["spent"]),
                 reserved_micros=int(r["reserved"]),
                 limit_micros=budgets.get(r["user_id"], default),
+                overage_micros=int(r["overage"]),
             )
             for r in rows
         ]

@@ -57,6 +57,7 @@ class Job(BaseModel):
     state: JobState
     money_state: MoneyState
     charged_micros: int = 0
+    overage_micros: int = 0  # what the gateway billed beyond the reservation (the user is not charged it)
     gateway_job_id: str | None = None
     result_url: str | None = None
     result_duration: int | None = None
@@ -111,6 +112,7 @@ class UserUsage(BaseModel):
     spent_micros: int
     reserved_micros: int
     limit_micros: int
+    overage_micros: int = 0  # billed by the gateway beyond reservations, not charged to the user
 
 
 class WorkspaceStatus(BaseModel):

@@ -12,11 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.db import Database, Row, Writes
 
 REQUEST_TTL_S = 3600.0  # at least 10 minutes, as promised; an hour costs a few rows
 SWEEP_EVERY_S = 60.0  # old keys are deleted at most this often per store
 MAX_KEY_CHARS = 300  # Slack's ids are short; a longer key is a forged request, cut to size
+_SWEEP = "DELETE FROM requests_seen WHERE claimed_at < ?"
+_CLAIM = "INSERT INTO requests_seen (key, claimed_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+_SEEN = "SELECT answer, claimed_at FROM requests_seen WHERE key = ?"
+_RECORD = "UPDATE requests_seen SET answer = ? WHERE key = ?"
 
 
 @dataclass(frozen=True)
@@ -39,24 +43,28 @@ class Requests:
     _swept_at: float = float("-inf")
 
     async def claim_request(self, key: str, now: float | None = None) -> RequestClaim:
-        """Take request `key` atomically (INSERT … ON CONFLICT DO NOTHING); see `RequestClaim`."""
+        """Take request `key` atomically (one serialized read-and-insert); see `RequestClaim`.
+
+        This runs before every ack: it goes through `decide_and_write`, so on SQLite it shares the
+        group commit of reservations (one trip to the connection's thread, one COMMIT for all who
+        arrive together)."""
         now = self._clock() if now is None else now
         key = key[:MAX_KEY_CHARS]
-        async with self._db.transaction() as tx:
-            if now - self._swept_at >= SWEEP_EVERY_S:
-                self._swept_at = now
-                await tx.execute("DELETE FROM requests_seen WHERE claimed_at < ?", now - REQUEST_TTL_S)
-            inserted = await tx.execute(
-                "INSERT INTO requests_seen (key, claimed_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                key,
-                now,
-            )
-            if inserted == 1:
-                return RequestClaim(first=True)
-            answer = await tx.fetchval("SELECT answer FROM requests_seen WHERE key = ?", key)
-        return RequestClaim(first=False, answer=None if answer is None else str(answer))
+        sweep = now - self._swept_at >= SWEEP_EVERY_S
+        if sweep:
+            self._swept_at = now
+
+        def decide(row: Row) -> tuple[RequestClaim, Writes]:
+            writes: Writes = [(_SWEEP, (now - REQUEST_TTL_S,))] if sweep else []
+            if row and not (sweep and float(row["claimed_at"]) < now - REQUEST_TTL_S):
+                answer = row["answer"]
+                return RequestClaim(first=False, answer=None if answer is None else str(answer)), writes
+            # ON CONFLICT: another replica's claim committed first; the serialized transaction makes
+            # that impossible, the statement makes it harmless.
+            return RequestClaim(first=True), [*writes, (_CLAIM, (key, now))]
+
+        return await self._db.decide_and_write(_SEEN, (key,), decide)
 
     async def record_answer(self, key: str, answer: str) -> None:
         """Keep the answer given to request `key`, for repeats of it (JSON text by convention)."""
-        async with self._db.transaction() as tx:
-            await tx.execute("UPDATE requests_seen SET answer = ? WHERE key = ?", answer, key[:MAX_KEY_CHARS])
+        await self._db.fetch_statement(_RECORD, answer, key[:MAX_KEY_CHARS])

@@ -9,3 +9,7 @@ CREATE TABLE requests_seen (
 );
 
 CREATE INDEX requests_seen_claimed ON requests_seen (claimed_at);
+
+-- What the gateway billed beyond a job's reservation (its result longer than asked). The user is
+-- charged at most the reservation; the rest is kept here, per job, for admins to see.
+ALTER TABLE jobs ADD COLUMN overage_micros BIGINT NOT NULL DEFAULT 0;
