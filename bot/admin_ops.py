@@ -18,11 +18,15 @@ from bot.commands import (
     ShowUsage,
 )
 from bot.money import format_usd
-from bot.ui import admin_messages as words
+from bot.ui.words import admin as words
 from storage.api import Store
+from storage.billing import billed_seconds
 from storage.models import Job
 
-EXPORT_HEADER = ("when_utc", "job_id", "user", "prompt", "seconds", "status", "cost_usd", "cost_micros")
+EXPORT_HEADER = (
+    "when_utc", "job_id", "user", "prompt", "seconds", "status", "cost_usd", "cost_micros",
+    "gateway_overage_usd", "gateway_overage_micros",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ async def run_admin(store: Store, command: AdminCommand) -> AdminResult:
 
 
 def _seconds(job: Job) -> int:
-    return (job.result_duration or job.duration) if job.charged_micros else job.duration
+    return billed_seconds(job) if job.charged_micros else job.duration
 
 
 def ledger_csv(jobs: list[Job]) -> str:
@@ -88,6 +92,8 @@ def ledger_csv(jobs: list[Job]) -> str:
                 job.state.value,
                 format_usd(job.charged_micros),
                 job.charged_micros,
+                format_usd(job.overage_micros),
+                job.overage_micros,
             )
         )
     return out.getvalue()

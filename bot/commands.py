@@ -11,12 +11,15 @@ we keep is what the person meant (`cats & dogs`, `@name`), and is escaped again 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.money import MoneyError, parse_usd
+from bot.money import parse_usd
 from bot.settings import Settings
-from bot.ui import admin_messages, messages
+from bot.ui.words import admin as admin_words
+from bot.ui.words import video as video_words
+from storage.errors import MoneyError
 
 MAX_PROMPT_CHARS = 2000
 
@@ -25,6 +28,12 @@ _FLAG = re.compile(r"^--?[A-Za-z]")
 _NUMBER = re.compile(r"^([0-9]+)\s*(?:s|sec|secs|seconds?)?$", re.IGNORECASE)
 _RATIO = re.compile(r"^([0-9]{1,4})\s*[:x×/]\s*([0-9]{1,4})$", re.IGNORECASE)
 _MARKUP = re.compile(r"<([^<>]*)>")
+# Bidirectional controls (U+202E turns the rest of a line around: "gpj.exe" reads as "exe.jpg") and
+# zero-width characters hide or reorder what a prompt says, in the thread, the file title and the CSV.
+_INVISIBLE = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidi
+    "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad\u034f"  # zero-width
+)
 _WHITESPACE_CONTROLS = str.maketrans({c: " " for c in "\t\n\v\f\r\x85"})
 _FLAG_NAMES: dict[str, Literal["duration", "ratio"]] = {
     "--duration": "duration",
@@ -65,9 +74,11 @@ _SUBCOMMANDS: dict[str, Subcommand] = {
 
 
 def clean_text(text: str) -> str:
-    """Drop control characters (line breaks and tabs become spaces)."""
+    """NFC-normalise; drop control, bidirectional and zero-width characters (line breaks become spaces)."""
     spaced = text.translate(_WHITESPACE_CONTROLS)
-    return "".join(ch for ch in spaced if ch >= " " and not "\x7f" <= ch <= "\x9f")
+    kept = "".join(ch for ch in spaced if ch >= " " and not "\x7f" <= ch <= "\x9f" and ch not in _INVISIBLE)
+    # Last, so that a mark freed from an invisible neighbour ("e", ZWSP, U+0301) composes too.
+    return unicodedata.normalize("NFC", kept)
 
 
 def _markup_words(match: re.Match[str]) -> str:
@@ -87,6 +98,16 @@ def unslack(text: str) -> str:
     return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def strip_mention(text: str, user_id: str | None) -> str:
+    """`text` without any mention of `user_id` (`<@U1>`, `<@U1|name>`); without an id, the leading one.
+
+    An @mention of the bot reads as `<@UBOT> a slow drone shot`: the prompt is what follows.
+    """
+    if user_id:
+        return re.sub(rf"<@{re.escape(user_id)}(?:\|[^<>]*)?>", " ", text)
+    return re.sub(r"^\s*<@[UW][A-Z0-9]+(?:\|[^<>]*)?>", " ", text)
+
+
 def _canonical_flag(token: str) -> str:
     for dash in _DASHES:
         if token.startswith(dash):
@@ -101,11 +122,11 @@ def _is_flag(token: str) -> bool:
 def _parse_duration(value: str, settings: Settings) -> int | ParseError:
     match = _NUMBER.match(value)
     if match is None:
-        return ParseError(messages.err_bad_duration(value, settings))
+        return ParseError(video_words.err_bad_duration(value, settings))
     digits = match.group(1).lstrip("0") or "0"
     seconds = int(digits) if len(digits) <= 6 else 10**6
     if not settings.duration_min <= seconds <= settings.duration_max:
-        return ParseError(messages.err_duration_range(value, settings))
+        return ParseError(video_words.err_duration_range(value, settings))
     return seconds
 
 
@@ -113,7 +134,7 @@ def _parse_ratio(value: str, settings: Settings) -> str | ParseError:
     match = _RATIO.match(value)
     ratio = f"{int(match.group(1))}:{int(match.group(2))}" if match else value
     if ratio not in settings.aspect_ratios:
-        return ParseError(messages.err_bad_ratio(value, settings))
+        return ParseError(video_words.err_bad_ratio(value, settings))
     return ratio
 
 
@@ -131,16 +152,16 @@ def _split_flags(tokens: list[str]) -> tuple[list[str], dict[str, tuple[str, str
         name, eq, value = _canonical_flag(token).partition("=")
         kind = _FLAG_NAMES.get(name.lower())
         if kind is None:
-            return ParseError(messages.err_unknown_flag(token.partition("=")[0]))
+            return ParseError(video_words.err_unknown_flag(token.partition("=")[0]))
         if not eq:
             if i >= len(tokens) or _is_flag(tokens[i]):
-                return ParseError(messages.err_missing_value(name, kind))
+                return ParseError(video_words.err_missing_value(name, kind))
             value = tokens[i]
             i += 1
         if not value:
-            return ParseError(messages.err_missing_value(name, kind))
+            return ParseError(video_words.err_missing_value(name, kind))
         if kind in flags:
-            return ParseError(messages.err_duplicate_flag(kind))
+            return ParseError(video_words.err_duplicate_flag(kind))
         flags[kind] = (name, value)
     return words, flags
 
@@ -163,14 +184,63 @@ def parse_video(text: str, settings: Settings) -> VideoRequest | Subcommand | Pa
         ratio = _parse_ratio(flags["ratio"][1], settings)
     prompt = " ".join(words)
     if not prompt:
-        return ParseError(messages.err_empty_prompt())
+        return ParseError(video_words.err_empty_prompt())
     if len(prompt) > MAX_PROMPT_CHARS:
-        return ParseError(messages.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS))
+        return ParseError(video_words.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS))
     if isinstance(duration, ParseError):
         return duration
     if isinstance(ratio, ParseError):
         return ratio
     return VideoRequest(prompt=prompt, duration=duration, aspect_ratio=ratio)
+
+
+FORM_VALUE_CHARS = 16  # a length or ratio menu's value is short; more is forged, and not echoed back
+
+
+def check_form(
+    prompt: str, duration: str | None, ratio: str | None, settings: Settings
+) -> VideoRequest | dict[str, str]:
+    """The form's values, checked by the command's own rules; else field errors by block id.
+
+    A view submission is as untrusted as command text: its menus can be sent with any value.
+    """
+    errors: dict[str, str] = {}
+    text = " ".join(clean_text(prompt).split())  # a form field is plain text, not escaped like commands
+    if not text:
+        errors["prompt"] = video_words.err_empty_prompt()
+    elif len(text) > MAX_PROMPT_CHARS:
+        errors["prompt"] = video_words.err_prompt_too_long(len(text), MAX_PROMPT_CHARS)
+    seconds, shape = _form_choices(duration, ratio, settings)
+    if isinstance(seconds, ParseError):
+        errors["duration"] = seconds.message
+    if isinstance(shape, ParseError):
+        errors["ratio"] = shape.message
+    if errors or isinstance(seconds, ParseError) or isinstance(shape, ParseError):
+        return errors
+    return VideoRequest(prompt=text, duration=seconds, aspect_ratio=shape)
+
+
+def _form_choices(
+    duration: str | None, ratio: str | None, settings: Settings
+) -> tuple[int | ParseError, str | ParseError]:
+    seconds: int | ParseError = settings.duration_default
+    if duration is not None:
+        seconds = _parse_duration(clean_text(duration)[:FORM_VALUE_CHARS], settings)
+    shape: str | ParseError = settings.default_aspect_ratio
+    if ratio is not None:
+        shape = _parse_ratio(clean_text(ratio)[:FORM_VALUE_CHARS], settings)
+    return seconds, shape
+
+
+def form_choices(
+    duration: str | None, ratio: str | None, settings: Settings
+) -> tuple[int | None, str | None]:
+    """The form's length and ratio for its live estimate, each None when it is not an allowed value."""
+    seconds, shape = _form_choices(duration, ratio, settings)
+    return (
+        None if isinstance(seconds, ParseError) else seconds,
+        None if isinstance(shape, ParseError) else shape,
+    )
 
 
 # --- /video-admin ----------------------------------------------------------------------------------
@@ -240,20 +310,20 @@ def _amount(verb: str, token: str) -> int | ParseError:
     try:
         return parse_usd(unslack(token))
     except MoneyError as exc:
-        return ParseError(admin_messages.err_admin(verb, str(exc)))
+        return ParseError(admin_words.err_admin(verb, str(exc)))
 
 
 def _user(verb: str, token: str) -> str | ParseError:
     user = parse_user(token)
     if user is None:
-        return ParseError(admin_messages.err_admin_user(verb, token))
+        return ParseError(admin_words.err_admin_user(verb, token))
     return user
 
 
 def _budget(args: list[str]) -> AdminCommand | ParseError:
-    if len(args) != 2:
-        return ParseError(admin_messages.err_admin_arity("budget"))
-    micros = _amount("budget", args[1])
+    if len(args) < 2:
+        return ParseError(admin_words.err_admin_arity("budget"))
+    micros = _amount("budget", " ".join(args[1:]))  # `5 USD` is two words
     if isinstance(micros, ParseError):
         return micros
     if args[0].lower() == "default":
@@ -263,17 +333,17 @@ def _budget(args: list[str]) -> AdminCommand | ParseError:
 
 
 def _cap(args: list[str]) -> AdminCommand | ParseError:
-    if len(args) != 1:
-        return ParseError(admin_messages.err_admin_arity("cap"))
-    if args[0].lower() in ("off", "none"):
+    if not args:
+        return ParseError(admin_words.err_admin_arity("cap"))
+    if len(args) == 1 and args[0].lower() in ("off", "none"):
         return SetCap(micros=None)
-    micros = _amount("cap", args[0])
+    micros = _amount("cap", " ".join(args))
     return micros if isinstance(micros, ParseError) else SetCap(micros=micros)
 
 
 def _one_user(verb: str, args: list[str]) -> str | ParseError:
     if len(args) != 1:
-        return ParseError(admin_messages.err_admin_arity(verb))
+        return ParseError(admin_words.err_admin_arity(verb))
     return _user(verb, args[0])
 
 
@@ -295,6 +365,6 @@ def parse_admin(text: str) -> AdminCommand | ParseError:
         return user if isinstance(user, ParseError) else SetFrozen(user_id=user, frozen=verb == "freeze")
     if verb in ("help", "export", "usage"):
         if args:
-            return ParseError(admin_messages.err_admin_arity(verb))
+            return ParseError(admin_words.err_admin_arity(verb))
         return AdminHelp() if verb == "help" else Export()
-    return ParseError(admin_messages.err_admin_unknown(tokens[0]))
+    return ParseError(admin_words.err_admin_unknown(tokens[0]))

@@ -13,19 +13,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands import VideoRequest
 from bot.deps import Deps
-from bot.errors import SlackDeliveryError
 from bot.jobs.delivery import tell
+from bot.jobs.runner import JobRunner
 from bot.logs import log_event
-from bot.ui.surfaces import (
-    ACTION_EDIT,
-    ACTION_REGENERATE,
-    ACTION_RETRY,
-    click_taken,
-    job_gone,
-    only_owner_may_retry,
-)
-from handlers.forms import open_form
-from handlers.start import start_video
+from bot.slack.inbound import dig
+from bot.ui.blocks.thread import ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY
+from bot.ui.words.thread import click_taken, job_gone, only_owner_may_retry
+from handlers.forms import Loaded, open_form
+from handlers.start import StartRequest, start_video
+from storage.errors import SlackDeliveryError
 from storage.models import Job
 
 log = logging.getLogger(__name__)
@@ -46,63 +42,80 @@ def _same_settings(job: Job) -> VideoRequest:
 
 
 async def _clicked(deps: Deps, body: dict[str, Any]) -> tuple[str, Job | None]:
-    user = str(body.get("user", {}).get("id", ""))
-    job_id = str((body.get("actions") or [{}])[0].get("value", ""))
-    return user, await deps.store.get_job(job_id) if job_id else None
+    """Who clicked, and the job the button names; a value that names no job is no job."""
+    user = dig(body, "user", "id")
+    actions = body.get("actions")
+    job_id = dig(actions[0], "value") if isinstance(actions, list) and actions else None
+    if not isinstance(user, str) or not isinstance(job_id, str) or not 0 < len(job_id) <= 64:
+        return str(user or ""), None
+    return user, await deps.store.get_job(job_id)
 
 
-async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
+async def _rerun(deps: Deps, runner: JobRunner, body: dict[str, Any], action: str) -> None:
     user, job = await _clicked(deps, body)
-    channel = job.channel_id if job else str(body.get("channel", {}).get("id", ""))
+    channel = job.channel_id if job else str(dig(body, "channel", "id") or "")
     if job is None:
         await _tell(deps, body, user, channel, job_gone())
         return
     if action == ACTION_RETRY and user != job.user_id:
         await _tell(deps, body, user, channel, only_owner_may_retry(job.user_id))
         return
-    # Recorded first, atomically: the second of two quick clicks finds the key taken.
-    if not await deps.store.claim_alert(f"click:{action}:{job.id}:{user}"):
-        await _tell(deps, body, user, channel, click_taken(action))
+    # Recorded first, atomically, in the request store (an hour, across replicas): the second of two
+    # quick clicks, each with its own trigger_id, finds the key taken.
+    if not (await deps.store.claim_request(f"click:{action}:{job.id}:{user}")).first:
+        await _tell(deps, body, user, channel, click_taken(retry=action == ACTION_RETRY))
         return
-    request = _same_settings(job)
-    command = {
-        "team_id": job.team_id,
-        "user_id": user,
-        "channel_id": job.channel_id,
-        "response_url": body.get("response_url") or "",
-    }
-    answer = await start_video(deps, request, command, origin="regenerate")
+    request = StartRequest(
+        video=_same_settings(job),
+        team_id=job.team_id,
+        user_id=user,
+        channel_id=job.channel_id,
+        origin="regenerate",
+        response_url=str(body.get("response_url") or "") or None,
+        thread_ts=job.thread_ts,  # a video asked for in a team's thread is made again there
+    )
+    answer = await start_video(deps, runner, request)
     log_event(log, "click", user=user, job_id=job.id, action=action, refused=answer.refused)
     await _tell(deps, body, user, channel, answer.text)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def _edit(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
+    """Open the form, then fill it in with the clicked job's settings: views.open goes first (the
+    trigger_id is good for 3 s, once), the job is read after it."""
+    user = str(dig(body, "user", "id") or "")
+    channel = str(dig(body, "channel", "id") or "")
+
+    async def load() -> Loaded | None:
+        _, job = await _clicked(deps, body)
+        if job is None:
+            await _tell(deps, body, user, channel, job_gone())
+            return None
+        return _same_settings(job), job.channel_id, {"thread_ts": job.thread_ts} if job.thread_ts else None
+
+    open_form(
+        deps,
+        runner,
+        trigger_id=str(body.get("trigger_id", "")),
+        user_id=user,
+        channel_id=channel,
+        load=load,
+    )
+
+
+def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
     """Attach the button listeners."""
 
     @app.action(ACTION_REGENERATE)
     async def regenerate(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        deps.job_runner().spawn(_rerun(deps, body, ACTION_REGENERATE), name="click-regenerate")
+        runner.spawn(_rerun(deps, runner, body, ACTION_REGENERATE), name="click-regenerate")
 
     @app.action(ACTION_RETRY)
     async def retry(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        deps.job_runner().spawn(_rerun(deps, body, ACTION_RETRY), name="click-retry")
+        runner.spawn(_rerun(deps, runner, body, ACTION_RETRY), name="click-retry")
 
     @app.action(ACTION_EDIT)
     async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-
-        async def load() -> tuple[VideoRequest, str] | None:
-            _, job = await _clicked(deps, body)
-            return (_same_settings(job), job.channel_id) if job is not None else None
-
-        # The form opens first (the trigger is good for 3 s), then the job's settings fill it in.
-        open_form(
-            deps,
-            trigger_id=str(body.get("trigger_id", "")),
-            user_id=user,
-            channel_id=str(body.get("channel", {}).get("id", "")),
-            load=load,
-        )
+        _edit(deps, runner, body)

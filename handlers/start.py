@@ -1,19 +1,41 @@
-"""Starting a video, shared by the command, the form and the buttons: reserve, store, hand over."""
+"""Starting a video, shared by the command, the form, the buttons and mentions: reserve, store,
+hand over."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
+from bot import metrics
 from bot.commands import VideoRequest
 from bot.deps import Deps
+from bot.jobs.runner import JobRunner
 from bot.logs import log_event
-from bot.ui import messages
-from storage.api import NewJob, Refused
+from bot.ui.words import video as words
+from storage.api import NewJob
+from storage.errors import Duplicate, Refused
 
 log = logging.getLogger(__name__)
+
+Origin = Literal["command", "modal", "regenerate", "mention"]
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """Who asks for which video, and where: what the command, the form, the buttons and a mention know."""
+
+    video: VideoRequest
+    team_id: str
+    user_id: str
+    channel_id: str
+    origin: Origin
+    response_url: str | None = None  # the form has none; the job then speaks only in its thread
+    # An existing thread the video answers in (a mention, the message shortcut): no parent message.
+    thread_ts: str | None = None
+    # An id derived from the request (a mention's event): a repeat finds its job stored, starts nothing.
+    job_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -22,22 +44,24 @@ class StartAnswer:
 
     text: str
     refused: bool
+    duplicate: bool = False  # the request was handled before (a retried event): say nothing
 
 
-async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *, origin: str) -> StartAnswer:
+async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> StartAnswer:
     """Reserve the money and store the job, then hand it to the runner; returns the user's answer."""
     new = NewJob(
-        id=uuid.uuid4().hex,
-        team_id=str(command.get("team_id", "")),
-        user_id=str(command.get("user_id", "")),
-        channel_id=str(command.get("channel_id", "")),
-        prompt=req.prompt,
-        duration=req.duration,
-        aspect_ratio=req.aspect_ratio,
+        id=req.job_id or uuid.uuid4().hex,
+        team_id=req.team_id,
+        user_id=req.user_id,
+        channel_id=req.channel_id,
+        prompt=req.video.prompt,
+        duration=req.video.duration,
+        aspect_ratio=req.video.aspect_ratio,
         model=deps.settings.model,
         price_micros=deps.settings.price_micros,
-        response_url=command.get("response_url") or None,
-        origin=origin,
+        response_url=req.response_url or None,
+        origin=req.origin,
+        thread_ts=req.thread_ts,
     )
     try:
         job, status = await deps.store.reserve_with_status(
@@ -45,7 +69,12 @@ async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *,
         )
     except Refused as refused:
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
-        return StartAnswer(messages.refusal(refused, deps.settings), refused=True)
+        metrics.refusal(str(refused.reason))
+        return StartAnswer(words.refusal(refused, deps.settings), refused=True)
+    except Duplicate:
+        log_event(log, "job.duplicate", job_id=new.id, user=new.user_id)
+        return StartAnswer("", refused=True, duplicate=True)
     log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
-    deps.job_runner().start(job)
-    return StartAnswer(messages.accepted(job, status), refused=False)
+    metrics.job_reached(job.state.value)
+    runner.start(job)
+    return StartAnswer(words.accepted(job, status), refused=False)

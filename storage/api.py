@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
+from storage.requests import RequestClaim
 
 PeriodKind = Literal["day", "week", "month", "total"]
-RefusalReason = Literal["frozen", "inflight", "budget", "cap"]
 
 
 @dataclass(frozen=True)
@@ -41,19 +41,9 @@ class NewJob:
     price_micros: int
     response_url: str | None = None
     origin: str = "command"
-
-
-class Refused(Exception):
-    """A reservation that did not fit; nothing was stored."""
-
-    def __init__(
-        self, reason: RefusalReason, status: BudgetStatus, workspace: WorkspaceStatus, estimate_micros: int
-    ) -> None:
-        super().__init__(reason)
-        self.reason: RefusalReason = reason
-        self.status = status
-        self.workspace = workspace
-        self.estimate_micros = estimate_micros
+    # Set when the video answers in a thread that already exists (a mention, a message shortcut):
+    # the job is stored with that thread as its delivery place, so no parent message is posted.
+    thread_ts: str | None = None
 
 
 class Store(Protocol):
@@ -62,36 +52,38 @@ class Store(Protocol):
     dialect: Literal["sqlite", "postgresql"]
     config: LedgerConfig
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close every connection."""
+        ...
+
+    async def ping(self) -> None:
+        """One trivial query: raises when the database does not answer (for /readyz)."""
+        ...
 
     # --- ledger -----------------------------------------------------------------
-    async def reserve(self, new: NewJob, *, owner: str, lease_s: float) -> Job:
-        """Atomically check frozen / in-flight / budget / cap and store the job with its reservation.
+    async def reserve_with_status(
+        self, new: NewJob, *, owner: str, lease_s: float
+    ) -> tuple[Job, BudgetStatus]:
+        """Atomically check frozen / in-flight / budget / cap and store the job with its reservation;
+        returns it with the user's budget status, this reservation counted.
 
-        Raises Refused (nothing stored) when it does not fit. The job starts ACCEPTED, money RESERVED,
+        Raises Refused (nothing stored) when it does not fit, Duplicate when `new.id` is taken.
+        The job starts ACCEPTED, money RESERVED,
         owned by `owner` with a lease of `lease_s` seconds, deadline = now + job_timeout_s.
         """
         ...
 
-    async def reserve_with_status(
-        self, new: NewJob, *, owner: str, lease_s: float
-    ) -> tuple[Job, BudgetStatus]:
-        """`reserve`, also returning the user's budget status with this reservation counted."""
+    async def budget_status(self, user_id: str) -> BudgetStatus:
+        """A user's limit, spend and reservations in the current period."""
         ...
 
-    async def settle(self, job_id: str, billed_seconds: int) -> bool:
-        """Turn the reservation into a charge of billed_seconds x price; True only the first time."""
+    async def workspace_status(self) -> WorkspaceStatus:
+        """The workspace's cap, spend, reservations and effective default budget."""
         ...
 
-    async def release(self, job_id: str) -> bool:
-        """Release the reservation, nothing charged; True only the first time."""
+    async def set_user_budget(self, user_id: str, micros: int) -> None:
+        """Give a user their own budget per period."""
         ...
-
-    async def budget_status(self, user_id: str) -> BudgetStatus: ...
-
-    async def workspace_status(self) -> WorkspaceStatus: ...
-
-    async def set_user_budget(self, user_id: str, micros: int) -> None: ...
 
     async def set_default_budget(self, micros: int | None) -> None:
         """None goes back to the configured default."""
@@ -121,12 +113,21 @@ class Store(Protocol):
         """Record that alert `key` was sent this period; True only the first time."""
         ...
 
-    async def audit(self) -> list[str]:
-        """Ledger inconsistencies in words; empty when every micro-dollar balances."""
+    # --- request idempotency (storage.requests) -----------------------------------
+    async def claim_request(self, key: str, now: float | None = None) -> RequestClaim:
+        """Take request `key` (`command:<trigger_id>`, `action:…`, `view:…`, `event:<event_id>`) once:
+        `first=True` for the first caller only, across restarts and replicas; a repeat gets
+        `first=False` and the answer the first caller recorded (None while it is still working)."""
+        ...
+
+    async def record_answer(self, key: str, answer: str) -> None:
+        """Keep the answer given to request `key` so repeats get it again."""
         ...
 
     # --- jobs -------------------------------------------------------------------
-    async def get_job(self, job_id: str) -> Job | None: ...
+    async def get_job(self, job_id: str) -> Job | None:
+        """One job by id, or None."""
+        ...
 
     async def transition(
         self,
@@ -152,8 +153,9 @@ class Store(Protocol):
         **fields: Any,
     ) -> Job | None:
         """In ONE transaction: move to a finished state (compare-and-set as `transition`) and settle the
-        money: DELIVERED charges billed_seconds x price (billed_seconds required), FAILED / EXPIRED
-        release. A repeat (state no longer in `expect`) changes nothing and returns None."""
+        money: DELIVERED charges billed_seconds x price, at most the reservation, the rest kept as the
+        job's overage (billed_seconds required), FAILED / EXPIRED release. A repeat (state no longer
+        in `expect`) changes nothing and returns None."""
         ...
 
     async def update(self, job_id: str, **fields: Any) -> Job | None:
@@ -175,8 +177,6 @@ class Store(Protocol):
     async def taken_by_others(self, owner: str) -> set[str]:
         """Ids of unfinished jobs another replica owns."""
         ...
-
-    async def unfinished_jobs(self) -> list[Job]: ...
 
     async def heartbeat(self, replica_id: str, ttl_s: float) -> int:
         """Record that `replica_id` is alive now; returns how many replicas were seen within `ttl_s`."""

@@ -1,4 +1,5 @@
-"""Where a job's state changes: compare-and-set transitions, field updates and replica leases."""
+"""Job records: compare-and-set transitions (checked against `storage.states`), field updates and
+replica leases."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from typing import Any
 
 from storage.db import Database, Row, Tx, placeholders
 from storage.models import UNFINISHED_STATES, Job, JobState
+from storage.states import check_transition
 
 JOB_COLUMNS: tuple[str, ...] = tuple(Job.model_fields)
 # Money and identity move only through the ledger (reserve/settle/release), never through field updates.
-_PROTECTED = frozenset({"id", "state", "money_state", "charged_micros", "estimate_micros", "updated_at"})
+_PROTECTED = frozenset(
+    {"id", "state", "money_state", "charged_micros", "overage_micros", "estimate_micros", "updated_at"}
+)
 UPDATABLE_FIELDS: frozenset[str] = frozenset(JOB_COLUMNS) - _PROTECTED
 _UNFINISHED = tuple(s.value for s in UNFINISHED_STATES)
 _UNFINISHED_SQL = f"state IN ({placeholders(len(_UNFINISHED))})"
@@ -43,10 +47,8 @@ def transition_sql(
     fields: dict[str, Any],
     now: float,
 ) -> tuple[str, list[Any]]:
-    """The guarded UPDATE of a compare-and-set transition and its arguments."""
-    expected = [JobState(s).value for s in expect]
-    if not expected:
-        raise ValueError("expect needs at least one state")
+    """The guarded UPDATE of a compare-and-set transition and its arguments (checked by the table)."""
+    expected = [s.value for s in check_transition(expect, to)]
     sets, values = _assignments(fields)
     sql = (
         f"UPDATE jobs SET state = ?, updated_at = ?{sets}"
@@ -86,6 +88,8 @@ class Jobs:
         **fields: Any,
     ) -> Job | None:
         """Compare-and-set the state (and fields); None when the state or owner did not match."""
+        if JobState(to).finished:
+            raise ValueError("a job is finished only with its money: use finish()")
         sql, args = transition_sql(job_id, to, expect, owner, fields, self._clock())
         rows = await self._db.fetch_statement(sql + " RETURNING *", *args)
         return job_from_row(rows[0]) if rows else None
@@ -150,14 +154,6 @@ class Jobs:
             owner,
         )
         return {str(row["id"]) for row in rows}
-
-    async def unfinished_jobs(self) -> list[Job]:
-        """Every job not delivered, failed or expired, oldest first."""
-        async with self._db.transaction() as tx:
-            rows = await tx.fetchall(
-                f"SELECT * FROM jobs WHERE {_UNFINISHED_SQL} ORDER BY created_at, id", *_UNFINISHED
-            )
-        return [job_from_row(row) for row in rows]
 
     async def heartbeat(self, replica_id: str, ttl_s: float) -> int:
         """Record that `replica_id` is alive; count the replicas seen within `ttl_s` (itself included)."""

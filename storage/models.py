@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class JobState(str, Enum):
-    """Where a job is. Stored as text; transitions live in `storage.jobs`."""
+    """Where a job is. Stored as text; which state may follow which is `storage.states.TRANSITIONS`."""
 
     ACCEPTED = "accepted"  # reserved and stored; the gateway has heard nothing
     SUBMITTING = "submitting"  # a create request may be on its way to the gateway
@@ -22,6 +22,7 @@ class JobState(str, Enum):
 
     @property
     def finished(self) -> bool:
+        """True for delivered, failed and expired: nothing follows."""
         return self in (JobState.DELIVERED, JobState.FAILED, JobState.EXPIRED)
 
 
@@ -56,6 +57,7 @@ class Job(BaseModel):
     state: JobState
     money_state: MoneyState
     charged_micros: int = 0
+    overage_micros: int = 0  # what the gateway billed beyond the reservation (the user is not charged it)
     gateway_job_id: str | None = None
     result_url: str | None = None
     result_duration: int | None = None
@@ -73,7 +75,10 @@ class Job(BaseModel):
     deadline_at: float
     owner: str | None = None
     lease_until: float | None = None
-    origin: str = "command"  # command | regenerate | modal
+    origin: str = "command"  # command | regenerate | modal | mention
+    # The thread the request came from (a mention, a message shortcut), where the video answers;
+    # None when the video gets a parent message of its own.
+    thread_ts: str | None = None
     share_sent_at: float | None = None  # files.completeUploadExternal may have been sent from then on
 
 
@@ -93,6 +98,7 @@ class BudgetStatus(BaseModel):
 
     @property
     def remaining_micros(self) -> int:
+        """What the user may still reserve this period (never negative)."""
         return max(0, self.limit_micros - self.spent_micros - self.reserved_micros)
 
 
@@ -107,6 +113,7 @@ class UserUsage(BaseModel):
     spent_micros: int
     reserved_micros: int
     limit_micros: int
+    overage_micros: int = 0  # billed by the gateway beyond reservations, not charged to the user
 
 
 class WorkspaceStatus(BaseModel):

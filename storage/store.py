@@ -10,9 +10,10 @@ from storage.db import Database, Dialect
 from storage.jobs import Jobs, fetch_job, transition_sql
 from storage.ledger import Ledger, charge_reservation, release_reservation
 from storage.models import Job, JobState
+from storage.requests import Requests
 
 
-class SqlStore(Ledger, Jobs):
+class SqlStore(Ledger, Jobs, Requests):
     """Implements `storage.api.Store` on SQLite or PostgreSQL alike."""
 
     dialect: Dialect
@@ -31,6 +32,10 @@ class SqlStore(Ledger, Jobs):
     async def close(self) -> None:
         """Close every connection."""
         await self._db.close()
+
+    async def ping(self) -> None:
+        """One trivial query: raises when the database does not answer (for /readyz)."""
+        await self._db.fetch_statement("SELECT 1")
 
     async def finish(
         self,

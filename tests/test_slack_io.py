@@ -12,17 +12,16 @@ import pytest
 
 from bot.sim.slack import SlackStandIn
 from bot.slack import api as slack_io
-from bot.slack.api import (
-    Retry,
+from bot.slack.api import Retry, make_web_client
+from bot.slack.pacer import Pacer
+from storage.errors import (
     SlackAuthError,
     SlackChannelNotFound,
     SlackNotInChannel,
     SlackPermanentError,
     SlackRateLimited,
     SlackTransientError,
-    make_web_client,
 )
-from bot.slack.pacer import Pacer
 
 
 class Sleeps:

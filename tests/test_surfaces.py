@@ -5,14 +5,10 @@ from __future__ import annotations
 import json
 
 from bot.settings import load_settings
-from bot.ui.surfaces import (
-    ACTION_REGENERATE,
-    ACTION_RETRY,
-    estimate_line,
-    finished_actions,
-    gauge,
-    video_modal,
-)
+from bot.ui.blocks.form import video_modal
+from bot.ui.blocks.thread import ACTION_REGENERATE, ACTION_RETRY, finished_actions
+from bot.ui.words.form import estimate_line
+from bot.ui.words.home import gauge
 from storage.models import BudgetStatus, Job, JobState, MoneyState
 
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bot.deps import Deps
-from bot.errors import SlackDeliveryError
 from bot.logs import log_event
 from bot.slack import api as slack_io
-from bot.slack.api import Priority, SlackChannelNotFound, SlackNotInChannel
-from bot.ui import messages
-from bot.ui.blocks import parent_blocks
+from bot.slack.api import Priority
+from bot.ui.blocks.thread import parent_blocks
+from bot.ui.words import thread as words
+from storage.billing import job_charge, remaining_after_charge
+from storage.errors import SlackChannelNotFound, SlackDeliveryError, SlackNotInChannel
 from storage.models import BudgetStatus, Job
 
 log = logging.getLogger(__name__)
@@ -32,21 +35,32 @@ SHARE_WAIT_S = 10.0  # how long a restart waits for an interrupted share to show
 async def announce(deps: Deps, job: Job, *, fence: Hold | None = None) -> Job:
     """Post the parent message and the status message in its thread; store both timestamps.
 
+    A job that answers in an existing thread (a mention, a message shortcut) has no parent message of
+    its own: the status goes into that thread, or, where the bot cannot post, into the user's DM.
     `fence` runs right before each post (after any wait for Slack), so a replica that lost the job
     while it waited never posts it a second time."""
+    status_ts: str | None = None
+    if job.parent_ts is not None and job.status_ts is None:
+        status_ts = await _post_or_join(
+            deps,
+            job.delivery_channel or job.channel_id,
+            text=words.status_text(job),
+            thread_ts=job.parent_ts,
+            fence=fence,
+        )
+        if status_ts is None:
+            job = await _store(deps, job, *await _dm_parent(deps, job, fence))
     if job.parent_ts is None:
-        channel, ts = await _post_parent(deps, job, fence)
-        updated = await deps.store.update(job.id, delivery_channel=channel, parent_ts=ts)
-        assert updated is not None
-        job = updated
+        job = await _store(deps, job, *await _post_parent(deps, job, fence))
     assert job.delivery_channel is not None and job.parent_ts is not None
-    status_ts = await slack_io.post_message(
-        client=deps.slack,
-        channel=job.delivery_channel,
-        thread_ts=job.parent_ts,
-        text=messages.status_text(job),
-        fence=fence,
-    )
+    if status_ts is None:
+        status_ts = await slack_io.post_message(
+            client=deps.slack,
+            channel=job.delivery_channel,
+            thread_ts=job.parent_ts,
+            text=words.status_text(job),
+            fence=fence,
+        )
     # The permalink lets /video history and App Home link to the thread; None if Slack has none.
     link = await slack_io.permalink(client=deps.slack, channel=job.delivery_channel, ts=job.parent_ts)
     updated = await deps.store.update(job.id, status_ts=status_ts, permalink=link)
@@ -54,25 +68,60 @@ async def announce(deps: Deps, job: Job, *, fence: Hold | None = None) -> Job:
     return updated
 
 
-async def _post_parent(deps: Deps, job: Job, fence: Hold | None) -> tuple[str, str]:
-    text = messages.parent_text(job)
-    blocks = parent_blocks(job)
-    channel = job.channel_id
+async def _store(deps: Deps, job: Job, channel: str, ts: str) -> Job:
+    updated = await deps.store.update(job.id, delivery_channel=channel, parent_ts=ts)
+    assert updated is not None
+    return updated
+
+
+async def _post_or_join(
+    deps: Deps,
+    channel: str,
+    *,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    thread_ts: str | None = None,
+    fence: Hold | None = None,
+) -> str | None:
+    """Post in `channel` (a public channel takes posts without joining, chat:write.public), joining
+    it when Slack still says not_in_channel; the message's ts, or None where the bot cannot post (a
+    private channel it is not in, a DM between others)."""
+    post = partial(
+        slack_io.post_message,
+        client=deps.slack,
+        channel=channel,
+        text=text,
+        blocks=blocks,
+        thread_ts=thread_ts,
+        fence=fence,
+    )
     try:
-        return channel, await slack_io.post_message(
-            client=deps.slack, channel=channel, text=text, blocks=blocks, fence=fence
-        )
+        return await post()
     except SlackNotInChannel:
         if await slack_io.join_channel(client=deps.slack, channel=channel):
-            return channel, await slack_io.post_message(
-                client=deps.slack, channel=channel, text=text, blocks=blocks, fence=fence
-            )
+            return await post()
     except SlackChannelNotFound:
         pass
+    return None
+
+
+async def _post_parent(deps: Deps, job: Job, fence: Hold | None) -> tuple[str, str]:
+    ts = await _post_or_join(
+        deps, job.channel_id, text=words.parent_text(job), blocks=parent_blocks(job), fence=fence
+    )
+    if ts is not None:
+        return job.channel_id, ts
+    return await _dm_parent(deps, job, fence)
+
+
+async def _dm_parent(deps: Deps, job: Job, fence: Hold | None) -> tuple[str, str]:
+    """The parent message in the user's DM with the bot, and a word to the user about it."""
     dm = await slack_io.open_dm(client=deps.slack, user=job.user_id)
-    ts = await slack_io.post_message(client=deps.slack, channel=dm, text=text, blocks=blocks, fence=fence)
+    ts = await slack_io.post_message(
+        client=deps.slack, channel=dm, text=words.parent_text(job), blocks=parent_blocks(job), fence=fence
+    )
     log_event(log, "job.dm_fallback", job_id=job.id, user=job.user_id)
-    await _tell_user(deps, job, messages.DM_FALLBACK)
+    await _tell_user(deps, job, words.DM_FALLBACK)
     return dm, ts
 
 
@@ -84,10 +133,12 @@ async def tell(
     response_url: str | None,
     text: str,
     issued_at: float | None = None,
+    thread_ts: str | None = None,
 ) -> None:
     """A word only `user` sees: through the response_url while Slack still takes posts to it (5
-    within 30 minutes of `issued_at`, default now), else chat.postEphemeral in `channel`, else the
-    user's DM. Raises the last SlackDeliveryError when none took it."""
+    within 30 minutes of `issued_at`, default now), else chat.postEphemeral in `channel` (in the
+    thread `thread_ts` when given), else the user's DM. Raises the last SlackDeliveryError when none
+    took it."""
     now = deps.clock()
     if response_url and deps.response_urls.take(response_url, issued_at=issued_at or now, now=now):
         try:
@@ -97,7 +148,9 @@ async def tell(
             log.info("response_url refused a notice", extra={"event": "notice.response_url", "user": user})
     if channel:
         try:
-            await slack_io.post_ephemeral(client=deps.slack, channel=channel, user=user, text=text)
+            await slack_io.post_ephemeral(
+                client=deps.slack, channel=channel, user=user, text=text, thread_ts=thread_ts
+            )
             return
         except (SlackChannelNotFound, SlackNotInChannel):
             pass  # a DM between others, a private channel without the bot: the user's DM is left
@@ -107,6 +160,8 @@ async def tell(
 
 async def _tell_user(deps: Deps, job: Job, text: str) -> None:
     try:
+        # In the thread the request came from, when the job answers there.
+        thread_ts = job.parent_ts if job.delivery_channel == job.channel_id else None
         await tell(
             deps,
             user=job.user_id,
@@ -114,18 +169,12 @@ async def _tell_user(deps: Deps, job: Job, text: str) -> None:
             response_url=job.response_url,
             text=text,
             issued_at=job.created_at,
+            thread_ts=thread_ts,
         )
     except SlackDeliveryError as exc:
         log.warning(
             "could not tell the user", extra={"event": "notice.error", "job_id": job.id, "error": repr(exc)}
         )
-
-
-def _remaining_after(status: BudgetStatus, job: Job, charge: int) -> int:
-    # The status still counts this job's reservation; the charge replaces it.
-    return max(
-        0, status.limit_micros - status.spent_micros - (status.reserved_micros - job.estimate_micros) - charge
-    )
 
 
 async def ensure_member(deps: Deps, channel: str) -> None:
@@ -145,10 +194,8 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
     """
     assert job.delivery_channel is not None and job.parent_ts is not None
     await hold()
-    seconds = job.result_duration or job.duration
-    charge = seconds * job.price_micros
     status = await deps.store.budget_status(job.user_id)
-    comment = messages.delivered_comment(job, charge, _remaining_after(status, job, charge))
+    comment = words.delivered_comment(job, job_charge(job), remaining_after_charge(status, job))
     if job.file_id is not None and job.share_sent_at is not None:
         if await _finish_earlier_share(deps, job, job.file_id, comment):
             return  # shared before a restart; never post it twice
@@ -169,7 +216,7 @@ async def _upload(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) ->
         http=deps.http,
         path=path,
         filename=f"video-{job.id[:8]}.mp4",
-        title=messages.file_title(job),
+        title=words.file_title(job),
         channel_id=job.delivery_channel,
         thread_ts=job.parent_ts,
         initial_comment=comment,
@@ -194,7 +241,7 @@ async def _fallback(deps: Deps, job: Job, comment: str, hold: Hold, exc: SlackDe
         client=deps.slack,
         channel=job.delivery_channel,
         thread_ts=job.parent_ts,
-        text=messages.upload_fallback(job, comment),
+        text=words.upload_fallback(job, comment),
         priority=Priority.DELIVERY,
     )
 
@@ -220,7 +267,7 @@ async def _finish_earlier_share(deps: Deps, job: Job, file_id: str, comment: str
         await slack_io.complete_upload(
             client=deps.slack,
             file_id=file_id,
-            title=messages.file_title(job),
+            title=words.file_title(job),
             channel_id=job.delivery_channel,
             thread_ts=job.parent_ts,
             initial_comment=comment,
@@ -233,7 +280,7 @@ async def _finish_earlier_share(deps: Deps, job: Job, file_id: str, comment: str
 
 async def post_failure(deps: Deps, job: Job, status: BudgetStatus) -> None:
     """Tell the user, in the thread (or ephemerally when there is none), why the job failed."""
-    text = messages.failure_reply(job, status)
+    text = words.failure_reply(job, status)
     if job.delivery_channel is None or job.parent_ts is None:
         await _tell_user(deps, job, text)
         return

@@ -1,8 +1,7 @@
 """One job's life: submit, announce (at Slack's pace), poll, download, upload, finish. Every step is
 persisted first.
 
-    accepted -> submitting -> submitted -> generating -> downloading -> uploading -> delivered
-        \\____________\\______________\\____________\\______________\\___________-> failed | expired
+Which state may follow which is `storage.states.TRANSITIONS`; the store checks every move against it.
 
 A step that is repeated (after a crash, or by a second replica) does nothing twice: transitions are
 compare-and-set in the store, and money moves only with the finishing transition.
@@ -16,8 +15,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.deps import START_DEFER_MAX_S, Deps
-from bot.errors import GatewayBadResponse, GatewayError, MediaError, VideobotError, user_reason
 from bot.gateway.client import CreateRequest, GatewayJob
 from bot.gateway.media import download_result
 from bot.gateway.polling import Backoff
@@ -25,9 +24,12 @@ from bot.jobs.alerts import check_alerts
 from bot.jobs.delivery import announce, deliver, post_failure
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
-from bot.ui import messages
-from bot.ui.blocks import status_blocks
-from bot.ui.surfaces import finished_actions
+from bot.ui.blocks.thread import finished_actions, status_blocks
+from bot.ui.words import reasons
+from bot.ui.words import thread as words
+from bot.ui.words.reasons import user_reason
+from storage.billing import billed_seconds
+from storage.errors import GatewayBadResponse, GatewayError, JobLost, MediaError, VideobotError
 from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,6 @@ S = JobState
 _POLLING = (S.SUBMITTED, S.GENERATING)
 MAX_UNREADABLE_POLLS = 3  # each already retried by the gateway client
 WAITING_NOTICE_S = 3.0  # an upload that will wait longer than this for Slack says so in the status
-
-
-class JobLost(Exception):
-    """Another replica owns the job now, or it finished elsewhere; stop quietly."""
 
 
 async def drive_job(deps: Deps, job: Job) -> None:
@@ -68,6 +66,7 @@ class JobFlow:
         self.resumed = job.state is not S.ACCEPTED
 
     async def run(self) -> None:
+        """Take the job step by step from its stored state to a finished one."""
         while not self.job.state.finished:
             state = self.job.state
             if state is S.ACCEPTED:
@@ -95,6 +94,7 @@ class JobFlow:
             await self.deps.ingress.wait_quiet(left)
 
     def cleanup(self) -> None:
+        """Delete the downloaded file, if any."""
         self.status.close()
         if self.file is not None:
             with contextlib.suppress(OSError):
@@ -116,6 +116,8 @@ class JobFlow:
         log_event(
             log, "job.transition", job_id=new.id, user=new.user_id, src=self.job.state.value, dst=to.value
         )
+        if to is not self.job.state:
+            metrics.job_reached(to.value)
         self.job = new
 
     async def _finish(self, to: JobState, *, reason: str | None = None, billed: int | None = None) -> None:
@@ -137,6 +139,7 @@ class JobFlow:
             charged_micros=new.charged_micros,
             reason=reason,
         )
+        metrics.job_finished(to.value, self.deps.clock() - new.created_at, new.charged_micros)
         self.job = new
 
     async def _hold(self, **fields: Any) -> None:
@@ -155,7 +158,7 @@ class JobFlow:
 
     async def _show_final(self) -> None:
         """The last edit of the status message, with the buttons for what to do next."""
-        text = messages.status_text(self.job)
+        text = words.status_text(self.job)
         await self.status.show(
             self.job, text, final=True, blocks=status_blocks(self.job) + finished_actions(self.job)
         )
@@ -195,7 +198,7 @@ class JobFlow:
     async def _unsure_create(self) -> None:
         # We crashed between "about to send the create" and "the gateway gave us an id": the job may
         # exist at the gateway, but sending the create again could start a second paid job.
-        await self._fail(messages.REASON_UNSURE_CREATE)
+        await self._fail(reasons.REASON_UNSURE_CREATE)
 
     async def _poll(self) -> None:
         assert self.job.gateway_job_id is not None
@@ -205,7 +208,7 @@ class JobFlow:
         unreadable = 0
         while self.job.state in _POLLING:
             if self._past_deadline():
-                await self._fail(messages.REASON_TIMEOUT, expired=True)
+                await self._fail(reasons.REASON_TIMEOUT, expired=True)
                 return
             await asyncio.sleep(backoff.next_delay())
             try:
@@ -233,11 +236,11 @@ class JobFlow:
             )
         elif answer.status == "failed":
             detail = answer.error.message if answer.error is not None else None
-            await self._fail(messages.reason_gateway_failed(detail))
+            await self._fail(reasons.reason_gateway_failed(detail))
         elif answer.status == "processing" and self.job.state is S.SUBMITTED:
             await self._move(S.GENERATING)
         if self.job.state in _POLLING:
-            await self.status.show(self.job, messages.status_text(self.job, now=self.deps.clock()))
+            await self.status.show(self.job, words.status_text(self.job, now=self.deps.clock()))
 
     async def _download(self) -> None:
         # No status edit here: the download starts the moment the job is seen completed, and the
@@ -269,10 +272,10 @@ class JobFlow:
 
     async def _upload(self) -> None:
         if self.job.status_ts is None and not await self._announce():
-            await self._fail(messages.REASON_SLACK_UNREACHABLE, announce=False)
+            await self._fail(reasons.REASON_SLACK_UNREACHABLE, announce=False)
             return
         busy = self.deps.pacer.backlog_s("files.completeUploadExternal") > WAITING_NOTICE_S
-        text = messages.STATUS_WAITING_FOR_SLACK if busy else messages.status_text(self.job)
+        text = words.STATUS_WAITING_FOR_SLACK if busy else words.status_text(self.job)
         await self.status.show(self.job, text, force=True)
         if self.file is None and not await self._fetch():
             return
@@ -282,6 +285,6 @@ class JobFlow:
                 await deliver(self.deps, self.job, self.file, hold=self._hold)
         finally:
             self.cleanup()
-        await self._finish(S.DELIVERED, billed=self.job.result_duration or self.job.duration)
+        await self._finish(S.DELIVERED, billed=billed_seconds(self.job))
         await self._show_final()
         await check_alerts(self.deps, self.job.user_id)

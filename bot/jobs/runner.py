@@ -14,6 +14,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from bot import metrics
 from bot.deps import Deps
 from bot.jobs.flow import drive_job
 from bot.logs import log_event
@@ -45,6 +46,7 @@ class JobRunner:
             return
         task = asyncio.create_task(drive_job(self._deps, job), name=f"job-{job.id}")
         self._tasks[job.id] = task
+        metrics.JOBS_IN_FLIGHT.inc()
         self._idle.clear()
         task.add_done_callback(functools.partial(self._done, job.id))
 
@@ -54,6 +56,7 @@ class JobRunner:
 
     def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
         self._tasks.pop(job_id, None)
+        metrics.JOBS_IN_FLIGHT.dec()
         self._set_idle_if_none_left()
         if task.cancelled():
             return

@@ -13,9 +13,9 @@ import time
 from typing import Any
 
 from bot.deps import Deps
-from bot.errors import VideobotError
 from bot.slack import api as slack_io
 from bot.slack.api import Dropped, Priority
+from storage.errors import VideobotError
 from storage.models import Job
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Each function takes the priority its call waits with when Slack is busy (`bot.slack.pacer.Priority`);
 the defaults suit their usual caller. File uploads live in `bot.slack.files` (re-exported here).
-Failures are raised as the `bot.slack.errors` tree (under `bot.errors.SlackDeliveryError`).
+Failures are raised as the Slack branch of the tree in `storage.errors` (`SlackIOError` and below).
 """
 
 from __future__ import annotations
@@ -15,18 +15,13 @@ import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.calls import DEFAULT_RETRY, PacedWebClient, Retry, call, make_web_client
-from bot.slack.errors import (
-    HttpStatusError,
-    SlackAuthError,
-    SlackChannelNotFound,
-    SlackIOError,
-    SlackNotInChannel,
-    SlackPermanentError,
-    SlackRateLimited,
-    SlackTransientError,
-)
 from bot.slack.files import complete_upload, file_shared_in, upload_file, wait_for_share
 from bot.slack.pacer import Dropped, Pacer, Priority
+from storage.errors import (
+    HttpStatusError,
+    SlackIOError,
+    SlackPermanentError,
+)
 
 __all__ = [
     "DEFAULT_RETRY",
@@ -35,13 +30,7 @@ __all__ = [
     "Pacer",
     "Priority",
     "Retry",
-    "SlackAuthError",
-    "SlackChannelNotFound",
-    "SlackIOError",
-    "SlackNotInChannel",
-    "SlackPermanentError",
-    "SlackRateLimited",
-    "SlackTransientError",
+    "channel_name",
     "complete_upload",
     "file_shared_in",
     "join_channel",
@@ -53,6 +42,7 @@ __all__ = [
     "respond",
     "update_message",
     "upload_file",
+    "user_name",
     "wait_for_share",
 ]
 
@@ -114,13 +104,14 @@ async def post_ephemeral(
     channel: str,
     user: str,
     text: str,
+    thread_ts: str | None = None,
     priority: Priority = Priority.INTERACTIVE,
     retry: Retry = DEFAULT_RETRY,
 ) -> None:
-    """Show `text` to `user` only, in `channel`."""
+    """Show `text` to `user` only, in `channel` (in the thread `thread_ts` when given)."""
     await call(
         "chat.postEphemeral",
-        lambda: client.chat_postEphemeral(channel=channel, user=user, text=text),
+        lambda: client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts),
         retry=retry,
         client=client,
         priority=priority,
@@ -239,3 +230,37 @@ async def publish_home(
         client=client,
         priority=Priority.INTERACTIVE,
     )
+
+
+async def user_name(
+    *,
+    client: AsyncWebClient,
+    user: str,
+    priority: Priority = Priority.INTERACTIVE,
+    retry: Retry = DEFAULT_RETRY,
+) -> str:
+    """users.info: the name people see for `user` (display name, else real name, else handle)."""
+    response = await call(
+        "users.info", lambda: client.users_info(user=user), retry=retry, client=client, priority=priority
+    )
+    info = response["user"]
+    profile = info.get("profile") or {}
+    return str(profile.get("display_name") or info.get("real_name") or info.get("name") or user)
+
+
+async def channel_name(
+    *,
+    client: AsyncWebClient,
+    channel: str,
+    priority: Priority = Priority.INTERACTIVE,
+    retry: Retry = DEFAULT_RETRY,
+) -> str:
+    """conversations.info: a channel's name."""
+    response = await call(
+        "conversations.info",
+        lambda: client.conversations_info(channel=channel),
+        retry=retry,
+        client=client,
+        priority=priority,
+    )
+    return str(response["channel"].get("name") or channel)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,13 +23,16 @@ import httpx
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.gateway.polling import retry_delay
-from bot.slack.errors import HttpStatusError, SlackRateLimited, SlackTransientError, classify
+from bot.slack.errors import classify
 from bot.slack.pacer import Pacer, Priority
+from storage.errors import HttpStatusError, SlackIOError, SlackRateLimited, SlackTransientError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+_ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -114,9 +118,10 @@ async def call(
         if fence is not None:
             await fence()
         try:
-            return await fn()
+            result = await fn()
         except _CAUGHT as exc:
             err = classify(exc, method)
+            metrics.slack_call(method, _outcome(err))
             if isinstance(err, SlackRateLimited):
                 # Slack did not take the call, so repeating it never duplicates anything.
                 wait = err.retry_after or retry_delay(1, base_s=retry.base_s, cap_s=retry.cap_s)
@@ -135,3 +140,13 @@ async def call(
             delay = retry_delay(attempt, base_s=retry.base_s, cap_s=retry.cap_s, retry_after=err.retry_after)
             log.warning("slack %s failed (%s), retry %d in %.2fs", method, err.error or err, attempt, delay)
             await retry.sleep(delay)
+        else:
+            metrics.slack_call(method, "ok")
+            return result
+
+
+def _outcome(err: SlackIOError) -> str:
+    """A metrics label: Slack's error code, else the HTTP status, else the kind of failure."""
+    if err.error and _ERROR_CODE.fullmatch(err.error):
+        return err.error
+    return f"http_{err.status}" if err.status else type(err).__name__

@@ -19,7 +19,7 @@ import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.calls import DEFAULT_RETRY, Retry, call
-from bot.slack.errors import HttpStatusError, SlackPermanentError
+from storage.errors import HttpStatusError, SlackPermanentError
 
 UPLOAD_CHUNK = 1 << 20
 ShareState = Literal["shared", "processing", "never_completed"]

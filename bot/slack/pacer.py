@@ -23,6 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from storage.errors import Dropped
+
+__all__ = ["Dropped", "Pacer", "Priority"]
+
 # Method tiers as each method's page under https://docs.slack.dev/reference/methods/ lists them.
 TIER_PER_MINUTE = {2: 20.0, 3: 50.0, 4: 100.0}
 METHOD_TIERS = {
@@ -56,10 +60,6 @@ class Priority(IntEnum):
     DELIVERY = 1  # uploads, final status edits, failure replies
     ANNOUNCE = 2  # the request's parent message and first status, DMs
     PROGRESS = 3  # progress edits of a status message (coalesced, dropped first)
-
-
-class Dropped(Exception):
-    """A call given up before it went out because Slack is too busy for it (progress edits)."""
 
 
 @dataclass

@@ -5,27 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
-import pytest
 
-from bot.deps import ledger_config
-from bot.settings import load_settings
 from bot.sim.signing import post_signed, slash_command_body
-from storage import open_store
-from storage.api import Store
 from storage.models import Job, JobState, MoneyState
 from tests.durability.proc import AppProcess
 from tests.e2e.harness import ALICE, CHANNEL, SIGNING_SECRET
-
-
-@pytest.fixture
-async def store(tmp_path) -> AsyncIterator[Store]:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
-    opened = await open_store(url, ledger_config(load_settings(database_url=url)))
-    yield opened
-    await opened.close()
+from tests.store_tools import StoreForTests
 
 
 async def _send(app: AppProcess, text: str, slack) -> httpx.Response:
@@ -36,7 +24,7 @@ async def _send(app: AppProcess, text: str, slack) -> httpx.Response:
         return await post_signed(http, app.events_url, body, SIGNING_SECRET)
 
 
-async def _wait_job(store: Store, predicate: Callable[[Job], bool], timeout: float = 30) -> Job:
+async def _wait_job(store: StoreForTests, predicate: Callable[[Job], bool], timeout: float = 30) -> Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         jobs = await store.user_jobs(ALICE, 10)
@@ -77,7 +65,7 @@ async def _crash_and_recover(
         assert code == 0
 
 
-async def _assert_balanced(store: Store, job: Job) -> None:
+async def _assert_balanced(store: StoreForTests, job: Job) -> None:
     assert await store.audit() == []
     status = await store.budget_status(ALICE)
     assert status.reserved_micros == 0

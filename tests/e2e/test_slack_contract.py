@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from bot.sim.mp4 import mp4_info
-from bot.ui.surfaces import ACTION_REGENERATE
+from bot.ui.blocks.thread import ACTION_REGENERATE
 from storage.models import JobState
 from tests.e2e.harness import ALICE, BOB, ack_text
 from tests.e2e.test_interactive import _button_click
@@ -82,7 +82,7 @@ async def test_response_url_is_used_five_times_then_notices_go_ephemeral(make_ap
     # Six clicks under one message share its response_url: one starts a video, five are told
     # "already started". Slack takes 5 posts to a response_url; the sixth answer goes another way.
     for n in range(6):
-        await app.interact(_button_click(job, ACTION_REGENERATE, BOB, url))
+        await app.interact(_button_click(job, ACTION_REGENERATE, BOB, url, n=n))  # a trigger_id each
         await app.wait_for(lambda n=n: len(slack.responses(url)) + len(slack.ephemerals) == n + 1)
     await app.wait_idle()
     assert len(slack.responses(url)) == 5

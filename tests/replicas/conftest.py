@@ -10,9 +10,9 @@ from bot.deps import ledger_config
 from bot.settings import load_settings
 from bot.sim.slack import SlackStandIn
 from storage import open_store
-from storage.api import Store
 from tests.e2e.harness import APP_TOKEN, BOT_TOKEN
 from tests.storage.pg import drop_pg_database, make_pg_database
+from tests.store_tools import StoreForTests
 
 # These tests are about leases, not Slack's pace: 60 jobs in one channel would take two minutes of
 # posts at Slack's real rate. The stand-in's limits are scaled (still enforced) and the replicas told.
@@ -38,7 +38,7 @@ async def pg_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def pg_store(pg_url: str) -> AsyncIterator[Store]:
-    store = await open_store(pg_url, ledger_config(load_settings(database_url=pg_url)))
+async def pg_store(pg_url: str) -> AsyncIterator[StoreForTests]:
+    store = StoreForTests.view(await open_store(pg_url, ledger_config(load_settings(database_url=pg_url))))
     yield store
     await store.close()

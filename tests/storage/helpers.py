@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from storage import NewJob
+from storage import JobState, NewJob
 
 PRICE = 11_000  # $0.011 per second
 EST_DEFAULT = 5 * PRICE  # one default 5 s job
@@ -49,7 +49,28 @@ def new_job(user: str = "U1", duration: int = 5, price: int = PRICE, **kw: objec
     )
 
 
-TABLES = ("jobs", "budgets", "workspace_settings", "frozen_users", "alerts_sent")
+# The way a job goes when nothing goes wrong, up to the step before it is delivered.
+PATH = (
+    JobState.ACCEPTED,
+    JobState.SUBMITTING,
+    JobState.SUBMITTED,
+    JobState.GENERATING,
+    JobState.DOWNLOADING,
+    JobState.UPLOADING,
+)
+
+
+async def walk(store: object, job_id: str, to: JobState = JobState.UPLOADING, **fields: object) -> object:
+    """Move an accepted job along the legal path up to `to` (setting `fields` on the last step)."""
+    job = None
+    for src, dst in itertools.pairwise(PATH[: PATH.index(to) + 1]):
+        extra = fields if dst is to else {}
+        job = await store.transition(job_id, dst, expect=[src], **extra)  # type: ignore[attr-defined]
+        assert job is not None, f"{job_id} is not {src.value}"
+    return job
+
+
+TABLES = ("jobs", "budgets", "workspace_settings", "frozen_users", "alerts_sent", "requests_seen")
 
 
 async def wipe(store: object) -> None:

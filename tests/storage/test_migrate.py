@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
 from storage import LedgerConfig, SqlStore, open_store, sqlite_path
-from storage.migrate import load_migrations, migrate
+from storage.migrate import Migration, load_migrations, migrate
 from tests.storage.helpers import new_job
+from tests.store_tools import StoreForTests
 
 
 async def test_migrations_recorded_once(store_factory):
@@ -24,8 +26,28 @@ async def test_migrations_recorded_once(store_factory):
 
 def test_migration_files_are_well_formed():
     migrations = load_migrations()
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    # Numbers are reserved per change, so there may be gaps; never a repeat.
+    assert versions[0] == 1 and versions == sorted(set(versions))
     assert all(m.statements() for m in migrations)
+
+
+async def test_a_migration_merged_late_is_still_applied(store_factory, monkeypatch):
+    shipped = load_migrations()
+    first = await store_factory()  # every shipped migration applied
+    versions = [m.version for m in shipped]
+    # The first number below the newest that no shipped migration uses (reserved by a branch).
+    gap = next(v for v in range(1, versions[-1]) if v not in versions)
+    late = Migration(gap, "late_table.sql", "CREATE TABLE late_table (x INTEGER)")
+    assert late.version not in versions and late.version < versions[-1]  # a reserved number below a newer one
+    monkeypatch.setattr(
+        sys.modules["storage.migrate"],
+        "load_migrations",
+        lambda: sorted([*shipped, late], key=lambda m: m.version),
+    )
+    assert await migrate(first.db, 0.0) == [late.version]
+    async with first.db.transaction() as tx:
+        assert await tx.fetchval("SELECT COUNT(*) FROM late_table") == 0
 
 
 def test_sqlite_urls():
@@ -39,7 +61,7 @@ def test_sqlite_urls():
 async def test_relative_sqlite_url_is_cwd(tmp_path, monkeypatch, clock):
     monkeypatch.chdir(tmp_path)
     config = LedgerConfig(1_000_000, "month", 3, 1800, clock)
-    store = await open_store("sqlite:///videobot.db", config)
+    store = StoreForTests.view(await open_store("sqlite:///videobot.db", config))
     try:
         assert store.dialect == "sqlite"
         await store.reserve(new_job(), owner="r1", lease_s=30)

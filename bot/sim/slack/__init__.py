@@ -16,6 +16,9 @@ Strict as Slack (see `limits`, `grants`): per-method tiers and chat.postMessage'
 with 429 + Retry-After (`calls_inside_retry_after` records any call made inside one), trigger_id
 3 s / once, response_url 5 posts / 30 min, shares listed in files.info only after processing,
 files.completeUploadExternal once per file. `SlackStandIn(tier_scale=20)` makes every limit 20× looser.
+
+`bot.sim.slack.events` sends what people do in threads: @mentions as Events API requests (signed
+HTTP with Slack's resends, or Socket Mode envelopes) and "Make a video" message shortcuts.
 """
 
 from bot.sim.slack.server import SlackStandIn

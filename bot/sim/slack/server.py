@@ -20,9 +20,10 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.manifest import BOT_SCOPES
 from bot.sim.slack.grants import Grants
 from bot.sim.slack.limits import RateLimits, Violation
-from bot.sim.slack.methods import METHODS
+from bot.sim.slack.methods import METHODS, SCOPE_NEEDED
 from bot.sim.slack.socket_hub import Ack, PayloadType, SocketHub
 from bot.sim.slack.uploads import receive_to_file
 from bot.sim.slack.wire import Fault, Faulted, Throttled, drain, read_params
@@ -62,6 +63,9 @@ class SlackStandIn:
         self.limits = RateLimits(tier_scale=tier_scale)
         self.grants = Grants()
         self.hub = SocketHub()
+        # What the bot token was granted; every answer to it says so in `x-oauth-scopes`, as Slack's
+        # do (https://api.slack.com/authentication/token-types, "checking scopes").
+        self.bot_scopes: list[str] = list(BOT_SCOPES)
         self.faults: dict[str, list[Fault]] = {}
         self.latency: dict[str, float] = {}
         self._responses: dict[str, list[dict[str, Any]]] = {}
@@ -268,18 +272,19 @@ class SlackStandIn:
         self.workspace.calls.append(call)
         if self.latency.get(method):
             await asyncio.sleep(self.latency[method])
+        headers = {"x-oauth-scopes": ",".join(self.bot_scopes)} if token == self.bot_token else {}
         try:
             answer = await self._dispatch(request, method, str(token or ""), params)
         except ApiError as exc:
             call.error = exc.error
-            return web.json_response({"ok": False, "error": exc.error})
+            return web.json_response({"ok": False, "error": exc.error}, headers=headers)
         except Faulted as exc:
             call.error = exc.fault.error
             return self._fault_response(exc.fault, default_status=200, key=method)
         except Throttled as exc:
             call.error = "ratelimited"
             return self._throttled_response(exc.seconds)
-        return web.json_response({"ok": True} | answer)
+        return web.json_response({"ok": True} | answer, headers=headers)
 
     async def _dispatch(
         self, request: web.Request, method: str, token: str, params: dict[str, Any]
@@ -298,6 +303,9 @@ class SlackStandIn:
         wait = self.limits.admit(method, str(channel) if channel else None)
         if wait is not None:
             raise Throttled(wait)
+        needed = SCOPE_NEEDED.get(method)
+        if needed is not None and needed not in self.bot_scopes:
+            raise ApiError("missing_scope")
         self._check_fault(method)
         handler = METHODS.get(method)
         if handler is None:
@@ -370,6 +378,8 @@ class SlackStandIn:
             self.add_user(**args)
         elif name == "set_latency":
             self.set_latency(**args)
+        elif name == "set_bot_scopes":
+            self.bot_scopes = list(args["scopes"])
         else:
             raise ValueError(f"unknown action {name!r}")
 

@@ -126,6 +126,7 @@ class Ephemeral:
     user: str
     text: str
     blocks: list[dict[str, Any]] | None = None
+    thread_ts: str | None = None
 
 
 @dataclass

@@ -1,11 +1,12 @@
-"""The words of `/video-admin` (and `videobot admin`), in the same voice as `bot.ui.messages`. Pure."""
+"""The words of `/video-admin` (and `videobot admin`), in the voice of the rest of `bot.ui.words`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from bot.money import format_usd
-from bot.ui.messages import escape, job_line, per_period, this_period, utc
+from bot.ui.words.format import escape, per_period, this_period, utc
+from bot.ui.words.video import job_line
 from storage.api import PeriodKind
 from storage.models import BudgetStatus, Job, UserUsage, WorkspaceStatus
 
@@ -164,7 +165,27 @@ def admin_usage(rows: Sequence[UserUsage], workspace: WorkspaceStatus) -> str:
         ["total", f"{sum(r.jobs for r in rows):,}", f"{sum(r.seconds for r in rows):,}",
          format_usd(sum(r.spent_micros for r in rows)), format_usd(sum(r.reserved_micros for r in rows)), ""]
     )  # fmt: skip
-    return f"{title}\n{_table(table)}\n{_cap_line(workspace)}"
+    return f"{title}\n{_table(table)}\n{_cap_line(workspace)}" + overage_note(rows)
+
+
+def overage_note(rows: Sequence[UserUsage]) -> str:
+    """A line on what the gateway billed beyond reservations (empty when nothing)."""
+    total = sum(r.overage_micros for r in rows)
+    if not total:
+        return ""
+    who = ", ".join(
+        f"<@{escape(r.user_id)}> {format_usd(r.overage_micros)}" for r in rows if r.overage_micros
+    )
+    return (
+        f"\n:warning: The gateway billed {format_usd(total)} more than was reserved ({who}): results "
+        "longer than asked. Users were charged their reservation only; check the gateway's invoice."
+    )
+
+
+def _overage(job: Job) -> str:
+    return (
+        f" · gateway billed {format_usd(job.overage_micros)} more (not charged)" if job.overage_micros else ""
+    )
 
 
 def admin_user_usage(status: BudgetStatus, jobs: Sequence[Job]) -> str:
@@ -180,7 +201,7 @@ def admin_user_usage(status: BudgetStatus, jobs: Sequence[Job]) -> str:
     if status.frozen:
         lines.append(":no_entry: Frozen: new video requests are refused.")
     if jobs:
-        lines.extend(job_line(job) for job in jobs)
+        lines.extend(job_line(job) + _overage(job) for job in jobs)
     else:
         lines.append("No videos in this period.")
     return "\n".join(lines)
