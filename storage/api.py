@@ -177,3 +177,13 @@ class Store(Protocol):
         ...
 
     async def unfinished_jobs(self) -> list[Job]: ...
+
+    # --- generation times -------------------------------------------------------
+    async def record_generation_time(self, model: str, duration_s: int, seconds: float, now: float) -> None:
+        """Remember how long the gateway took for a `duration_s`-second video of `model`."""
+        ...
+
+    async def generation_time_estimate(self, model: str, duration_s: int) -> float | None:
+        """Moving median of recent generation times (seconds) for that model and duration, else a
+        scaled median of the model's other durations, else None."""
+        ...

@@ -74,6 +74,7 @@ class Job(BaseModel):
     owner: str | None = None
     lease_until: float | None = None
     origin: str = "command"  # command | regenerate | modal
+    submitted_at: float | None = None  # when the gateway accepted it (generation time starts)
 
 
 class BudgetStatus(BaseModel):

@@ -7,12 +7,13 @@ from typing import Any
 
 from storage.api import LedgerConfig
 from storage.db import Database, Dialect
+from storage.estimates import Estimates
 from storage.jobs import Jobs, fetch_job, transition_sql
 from storage.ledger import Ledger, charge_reservation, release_reservation
 from storage.models import Job, JobState
 
 
-class SqlStore(Ledger, Jobs):
+class SqlStore(Ledger, Jobs, Estimates):
     """Implements `storage.api.Store` on SQLite or PostgreSQL alike."""
 
     dialect: Dialect

@@ -179,7 +179,7 @@ class JobFlow:
             await self.store.update(self.job.id, last_error=repr(exc)[:500])
             await self._fail(user_reason(exc))
             return
-        await self._move(S.SUBMITTED, gateway_job_id=answer.id)
+        await self._move(S.SUBMITTED, gateway_job_id=answer.id, submitted_at=self.deps.clock())
         await self.status.show(self.job, messages.status_text(self.job), force=True)
 
     async def _unsure_create(self) -> None:
@@ -221,6 +221,7 @@ class JobFlow:
                 result_duration=answer.result.duration,
                 result_resolution=answer.result.resolution,
             )
+            await self._record_generation_time()
         elif answer.status == "failed":
             detail = answer.error.message if answer.error is not None else None
             await self._fail(messages.reason_gateway_failed(detail))
@@ -228,6 +229,15 @@ class JobFlow:
             await self._move(S.GENERATING)
         if self.job.state in _POLLING:
             await self.status.show(self.job, messages.status_text(self.job, now=self.deps.clock()))
+
+    async def _record_generation_time(self) -> None:
+        """Feed the estimates shown to later jobs: how long the gateway took for this one."""
+        if self.job.submitted_at is None:  # submitted before the column existed
+            return
+        now = self.deps.clock()
+        await self.store.record_generation_time(
+            self.job.model, self.job.duration, max(0.0, now - self.job.submitted_at), now
+        )
 
     async def _download(self) -> None:
         # No status edit here: the download starts the moment the job is seen completed, and the

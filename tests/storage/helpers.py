@@ -49,7 +49,7 @@ def new_job(user: str = "U1", duration: int = 5, price: int = PRICE, **kw: objec
     )
 
 
-TABLES = ("jobs", "budgets", "workspace_settings", "frozen_users", "alerts_sent")
+TABLES = ("jobs", "budgets", "workspace_settings", "frozen_users", "alerts_sent", "generation_times")
 
 
 async def wipe(store: object) -> None:

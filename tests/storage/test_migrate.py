@@ -24,7 +24,9 @@ async def test_migrations_recorded_once(store_factory):
 
 def test_migration_files_are_well_formed():
     migrations = load_migrations()
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    # Ascending and unique from 1; numbers are reserved per change, so a gap may stay until a merge.
+    assert versions[0] == 1 and versions == sorted(set(versions))
     assert all(m.statements() for m in migrations)
 
 
