@@ -8,6 +8,7 @@ from typing import Any
 
 from storage.db import Database, Row, Tx, placeholders
 from storage.models import UNFINISHED_STATES, Job, JobState
+from storage.states import check_transition
 
 JOB_COLUMNS: tuple[str, ...] = tuple(Job.model_fields)
 # Money and identity move only through the ledger (reserve/settle/release), never through field updates.
@@ -43,10 +44,8 @@ def transition_sql(
     fields: dict[str, Any],
     now: float,
 ) -> tuple[str, list[Any]]:
-    """The guarded UPDATE of a compare-and-set transition and its arguments."""
-    expected = [JobState(s).value for s in expect]
-    if not expected:
-        raise ValueError("expect needs at least one state")
+    """The guarded UPDATE of a compare-and-set transition and its arguments (checked by the table)."""
+    expected = [s.value for s in check_transition(expect, to)]
     sets, values = _assignments(fields)
     sql = (
         f"UPDATE jobs SET state = ?, updated_at = ?{sets}"
@@ -86,6 +85,8 @@ class Jobs:
         **fields: Any,
     ) -> Job | None:
         """Compare-and-set the state (and fields); None when the state or owner did not match."""
+        if JobState(to).finished:
+            raise ValueError("a job is finished only with its money: use finish()")
         sql, args = transition_sql(job_id, to, expect, owner, fields, self._clock())
         rows = await self._db.fetch_statement(sql + " RETURNING *", *args)
         return job_from_row(rows[0]) if rows else None

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class JobState(str, Enum):
-    """Where a job is. Stored as text; transitions live in `storage.jobs`."""
+    """Where a job is. Stored as text; which state may follow which is `storage.states.TRANSITIONS`."""
 
     ACCEPTED = "accepted"  # reserved and stored; the gateway has heard nothing
     SUBMITTING = "submitting"  # a create request may be on its way to the gateway

@@ -1,7 +1,6 @@
 """One job's life: announce, submit, poll, download, upload, finish. Every step is persisted first.
 
-    accepted -> submitting -> submitted -> generating -> downloading -> uploading -> delivered
-        \\____________\\______________\\____________\\______________\\___________-> failed | expired
+Which state may follow which is `storage.states.TRANSITIONS`; the store checks every move against it.
 
 A step that is repeated (after a crash, or by a second replica) does nothing twice: transitions are
 compare-and-set in the store, and money moves only with the finishing transition.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from storage import NewJob
+from storage import JobState, NewJob
 
 PRICE = 11_000  # $0.011 per second
 EST_DEFAULT = 5 * PRICE  # one default 5 s job

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from storage import JobState, MoneyState
-from tests.storage.helpers import PRICE, new_job
+from storage.states import TRANSITIONS, IllegalTransition
+from tests.storage.helpers import PRICE, new_job, walk
 
 S = JobState
 
@@ -19,11 +20,9 @@ async def test_transition_compare_and_set(store, clock):
     # The same transition again finds the state moved on: nothing changes.
     assert await store.transition(job.id, S.SUBMITTING, expect=[S.ACCEPTED], attempts=9) is None
     assert (await store.get_job(job.id)).attempts == 1
-    moved = await store.transition(
-        job.id, S.SUBMITTED, expect=(S.SUBMITTING, S.ACCEPTED), gateway_job_id="job_abc123"
-    )
+    moved = await store.transition(job.id, S.SUBMITTED, expect=(S.SUBMITTING,), gateway_job_id="job_abc123")
     assert moved.state is S.SUBMITTED and moved.gateway_job_id == "job_abc123"
-    assert await store.transition("missing", S.SUBMITTED, expect=[S.ACCEPTED]) is None
+    assert await store.transition("missing", S.SUBMITTED, expect=[S.SUBMITTING]) is None
 
 
 async def test_transition_owner_guard(store):
@@ -57,17 +56,18 @@ async def test_update_fields(store, clock):
 
 async def test_finish_delivered_charges_once(store):
     job = await store.reserve(new_job(), owner="r1", lease_s=30)
+    await walk(store, job.id)
     done = await store.finish(
         job.id,
         S.DELIVERED,
-        expect=[S.ACCEPTED, S.UPLOADING],
+        expect=[S.UPLOADING],
         billed_seconds=4,
         result_duration=4,
         file_id="F1",
     )
     assert done.state is S.DELIVERED and done.money_state is MoneyState.CHARGED
     assert done.charged_micros == 4 * PRICE and done.file_id == "F1"
-    assert await store.finish(job.id, S.DELIVERED, expect=[S.ACCEPTED, S.UPLOADING], billed_seconds=4) is None
+    assert await store.finish(job.id, S.DELIVERED, expect=[S.UPLOADING], billed_seconds=4) is None
     assert await store.settle(job.id, 4) is False
     assert (await store.budget_status("U1")).spent_micros == 4 * PRICE
     assert await store.audit() == []
@@ -86,8 +86,41 @@ async def test_finish_refuses_bad_calls(store):
     with pytest.raises(ValueError):
         await store.finish(job.id, S.SUBMITTED, expect=[S.ACCEPTED])
     with pytest.raises(ValueError):
-        await store.finish(job.id, S.DELIVERED, expect=[S.ACCEPTED])  # no billed_seconds
+        await store.finish(job.id, S.DELIVERED, expect=[S.UPLOADING])  # no billed_seconds
     assert await store.get_job(job.id) == job
+
+
+async def test_illegal_transitions_change_nothing(store):
+    job = await store.reserve(new_job(), owner="r1", lease_s=30)
+    # Skipping the work: an accepted job cannot be delivered (nor charged), nor jump to polling.
+    with pytest.raises(IllegalTransition, match="from accepted to delivered"):
+        await store.finish(job.id, S.DELIVERED, expect=[S.ACCEPTED], billed_seconds=5)
+    with pytest.raises(IllegalTransition, match="from accepted to generating"):
+        await store.transition(job.id, S.GENERATING, expect=[S.ACCEPTED])
+    # One illegal source in the list is enough to refuse the whole move.
+    with pytest.raises(IllegalTransition):
+        await store.transition(job.id, S.SUBMITTED, expect=[S.SUBMITTING, S.ACCEPTED])
+    # A finished state is reached only through finish(), with the money.
+    with pytest.raises(ValueError, match="finish"):
+        await store.transition(job.id, S.FAILED, expect=[S.ACCEPTED])
+    assert await store.get_job(job.id) == job
+    assert (await store.budget_status("U1")).reserved_micros == 5 * PRICE
+    done = await store.finish(job.id, S.FAILED, expect=[S.ACCEPTED])
+    # Nothing leaves a finished state, not even to another finished one.
+    for to in (S.ACCEPTED, S.SUBMITTING):
+        with pytest.raises(IllegalTransition, match="from failed"):
+            await store.transition(job.id, to, expect=[S.FAILED])
+    with pytest.raises(IllegalTransition, match="from failed to delivered"):
+        await store.finish(job.id, S.DELIVERED, expect=[S.FAILED], billed_seconds=5)
+    assert await store.get_job(job.id) == done and done.money_state is MoneyState.RELEASED
+
+
+def test_every_state_has_a_row_and_finished_states_are_final():
+    assert set(TRANSITIONS) == set(S)
+    for state, targets in TRANSITIONS.items():
+        assert (not targets) == state.finished
+        if not state.finished:
+            assert {S.FAILED, S.EXPIRED} <= targets  # any unfinished job can be given up
 
 
 async def test_claim_renew_drop_with_two_owners(store, clock):
@@ -124,7 +157,8 @@ async def test_claim_skips_finished_and_null_leases_are_free(store):
     await store.update(job.id, lease_until=None, owner=None)
     claimed = await store.claim("r2", 10)
     assert [j.id for j in claimed] == [job.id] and claimed[0].owner == "r2"
-    await store.finish(job.id, S.DELIVERED, expect=[S.ACCEPTED], billed_seconds=5)
+    await walk(store, job.id)
+    await store.finish(job.id, S.DELIVERED, expect=[S.UPLOADING], billed_seconds=5)
     await store.update(job.id, lease_until=None)
     assert await store.claim("r3", 10) == []
     assert await store.unfinished_jobs() == []

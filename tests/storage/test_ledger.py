@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from storage import JobState, MoneyState, Refused
-from tests.storage.helpers import PRICE, at, new_job
+from tests.storage.helpers import PRICE, at, new_job, walk
 
 EST = 5 * PRICE  # 55_000: one default job
 
@@ -193,7 +193,8 @@ async def test_claim_alert_once_per_period(store, clock):
 async def test_audit_clean_after_normal_life(store):
     a = await store.reserve(new_job(), owner="r1", lease_s=30)
     b = await store.reserve(new_job(), owner="r1", lease_s=30)
-    await store.finish(a.id, JobState.DELIVERED, expect=[JobState.ACCEPTED], billed_seconds=5)
+    await walk(store, a.id)
+    await store.finish(a.id, JobState.DELIVERED, expect=[JobState.UPLOADING], billed_seconds=5)
     await store.finish(b.id, JobState.FAILED, expect=[JobState.ACCEPTED], failure_reason="no")
     await store.reserve(new_job(), owner="r1", lease_s=30)  # still running: fine
     assert await store.audit() == []
@@ -201,10 +202,11 @@ async def test_audit_clean_after_normal_life(store):
 
 async def test_audit_finds_problems(store):
     held = await store.reserve(new_job(), owner="r1", lease_s=30)
-    await store.transition(held.id, JobState.DELIVERED, expect=[JobState.ACCEPTED])
     charged_failed = await store.reserve(new_job(), owner="r1", lease_s=30)
     await store.settle(charged_failed.id, 5)
-    await store.transition(charged_failed.id, JobState.FAILED, expect=[JobState.ACCEPTED])
+    async with store.db.transaction() as tx:  # corrupt on purpose: the API finishes only with the money
+        await tx.execute("UPDATE jobs SET state = 'delivered' WHERE id = ?", held.id)
+        await tx.execute("UPDATE jobs SET state = 'failed' WHERE id = ?", charged_failed.id)
     wrong = await store.reserve(new_job(), owner="r1", lease_s=30)
     await store.settle(wrong.id, 7)  # neither result_duration nor duration
     problems = await store.audit()
