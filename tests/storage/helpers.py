@@ -49,6 +49,27 @@ def new_job(user: str = "U1", duration: int = 5, price: int = PRICE, **kw: objec
     )
 
 
+# The way a job goes when nothing goes wrong, up to the step before it is delivered.
+PATH = (
+    JobState.ACCEPTED,
+    JobState.SUBMITTING,
+    JobState.SUBMITTED,
+    JobState.GENERATING,
+    JobState.DOWNLOADING,
+    JobState.UPLOADING,
+)
+
+
+async def walk(store: object, job_id: str, to: JobState = JobState.UPLOADING, **fields: object) -> object:
+    """Move an accepted job along the legal path up to `to` (setting `fields` on the last step)."""
+    job = None
+    for src, dst in itertools.pairwise(PATH[: PATH.index(to) + 1]):
+        extra = fields if dst is to else {}
+        job = await store.transition(job_id, dst, expect=[src], **extra)  # type: ignore[attr-defined]
+        assert job is not None, f"{job_id} is not {src.value}"
+    return job
+
+
 TABLES = ("jobs", "budgets", "workspace_settings", "frozen_users", "alerts_sent", "generation_times")
 
 
