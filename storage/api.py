@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
 
 PeriodKind = Literal["day", "week", "month", "total"]
-RefusalReason = Literal["frozen", "inflight", "budget", "cap"]
+RefusalReason = Literal["frozen", "inflight", "queue_full", "budget", "cap"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class LedgerConfig:
     max_inflight_per_user: int
     job_timeout_s: int
     clock: Callable[[], float]  # epoch seconds; tests pass a fixed clock
+    max_inflight: int = 50  # jobs running at once in the workspace; more wait in the queue
+    max_queued_per_user: int = 10  # a user's queued jobs; 0 refuses instead of queueing
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,11 @@ class Store(Protocol):
 
     # --- ledger -----------------------------------------------------------------
     async def reserve(self, new: NewJob, *, owner: str, lease_s: float) -> Job:
-        """Atomically check frozen / in-flight / budget / cap and store the job with its reservation.
+        """Atomically check frozen / queue / budget / cap and store the job with its reservation.
 
-        Raises Refused (nothing stored) when it does not fit. The job starts ACCEPTED, money RESERVED,
-        owned by `owner` with a lease of `lease_s` seconds, deadline = now + job_timeout_s.
+        Raises Refused (nothing stored) when it does not fit. The job starts ACCEPTED when a slot is
+        free (its user and the workspace below their in-flight limits, nobody waiting before it), else
+        QUEUED; money RESERVED either way, owned by `owner` with a lease of `lease_s` seconds.
         """
         ...
 
@@ -186,4 +189,18 @@ class Store(Protocol):
     async def generation_time_estimate(self, model: str, duration_s: int) -> float | None:
         """Moving median of recent generation times (seconds) for that model and duration, else a
         scaled median of the model's other durations, else None."""
+        ...
+
+    # --- the queue ----------------------------------------------------------------
+    async def start_queued(self, owner: str, lease_s: float) -> list[Job]:
+        """Start the queued jobs that fit the free slots (round-robin across users, oldest first per
+        user); orphaned ones become `owner`'s. Returns the jobs moved to ACCEPTED."""
+        ...
+
+    async def queue_ahead(self) -> dict[str, int]:
+        """For every queued job, how many queued jobs start before it."""
+        ...
+
+    async def cancel(self, job_id: str, by: str) -> Job | None:
+        """Cancel a queued or not-yet-submitted job and release its money, once; None otherwise."""
         ...

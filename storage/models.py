@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 class JobState(str, Enum):
     """Where a job is. Stored as text; which state may follow which is `storage.states.TRANSITIONS`."""
 
+    QUEUED = "queued"  # reserved and stored, waiting for a free slot (user or workspace limit)
     ACCEPTED = "accepted"  # reserved and stored; the gateway has heard nothing
     SUBMITTING = "submitting"  # a create request may be on its way to the gateway
     SUBMITTED = "submitted"  # the gateway gave us a job id
@@ -19,13 +20,18 @@ class JobState(str, Enum):
     DELIVERED = "delivered"  # the MP4 (or its link) is in the thread
     FAILED = "failed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # cancelled by its asker or an admin before it reached the gateway
 
     @property
     def finished(self) -> bool:
-        return self in (JobState.DELIVERED, JobState.FAILED, JobState.EXPIRED)
+        return self in (JobState.DELIVERED, JobState.FAILED, JobState.EXPIRED, JobState.CANCELLED)
 
 
 UNFINISHED_STATES: tuple[JobState, ...] = tuple(s for s in JobState if not s.finished)
+# Holding a slot (counted against the in-flight limits): unfinished and no longer waiting in the queue.
+RUNNING_STATES: tuple[JobState, ...] = tuple(s for s in UNFINISHED_STATES if s is not JobState.QUEUED)
+# Still cancellable: the gateway has heard nothing of it.
+CANCELLABLE_STATES: tuple[JobState, ...] = (JobState.QUEUED, JobState.ACCEPTED)
 
 
 class MoneyState(str, Enum):
@@ -75,6 +81,8 @@ class Job(BaseModel):
     lease_until: float | None = None
     origin: str = "command"  # command | regenerate | modal
     submitted_at: float | None = None  # when the gateway accepted it (generation time starts)
+    started_at: float | None = None  # when it got a running slot (None while queued)
+    cancelled_by: str | None = None  # the Slack user who cancelled it
 
 
 class BudgetStatus(BaseModel):
@@ -107,6 +115,7 @@ class UserUsage(BaseModel):
     spent_micros: int
     reserved_micros: int
     limit_micros: int
+    policy_refusals: int = 0  # prompts refused by the content policy this period
 
 
 class WorkspaceStatus(BaseModel):

@@ -10,10 +10,11 @@ from storage.db import Database, Dialect
 from storage.estimates import Estimates
 from storage.jobs import Jobs, fetch_job, transition_sql
 from storage.ledger import Ledger, charge_reservation, release_reservation
-from storage.models import Job, JobState
+from storage.models import CANCELLABLE_STATES, Job, JobState
+from storage.queue import Queue
 
 
-class SqlStore(Ledger, Jobs, Estimates):
+class SqlStore(Ledger, Jobs, Estimates, Queue):
     """Implements `storage.api.Store` on SQLite or PostgreSQL alike."""
 
     dialect: Dialect
@@ -46,7 +47,7 @@ class SqlStore(Ledger, Jobs, Estimates):
         """Move to a finished state and settle its money in one transaction; None when it did not match."""
         to = JobState(to)
         if not to.finished:
-            raise ValueError(f"finish() moves to delivered, failed or expired, not {to.value}")
+            raise ValueError(f"finish() moves to delivered, failed, expired or cancelled, not {to.value}")
         if to is JobState.DELIVERED and billed_seconds is None:
             raise ValueError("a delivered job needs billed_seconds")
         now = self._clock()
@@ -61,3 +62,8 @@ class SqlStore(Ledger, Jobs, Estimates):
             else:
                 await release_reservation(tx, job_id, now)
             return await fetch_job(tx, job_id)
+
+    async def cancel(self, job_id: str, by: str) -> Job | None:
+        """Cancel a job the gateway has not heard of and release its money; None when it is too late
+        (already sent, finished, or cancelled: a second click changes nothing)."""
+        return await self.finish(job_id, JobState.CANCELLED, expect=CANCELLABLE_STATES, cancelled_by=by)
