@@ -406,7 +406,7 @@ def audit_job(job: Job) -> list[str]:
         problems.append(f"{where}: finished but its reservation is still held")
     if job.state is JobState.DELIVERED and job.money_state is not MoneyState.CHARGED:
         problems.append(f"{where}: delivered but not charged")
-    if job.state in (JobState.FAILED, JobState.EXPIRED) and job.money_state is MoneyState.CHARGED:
+    if job.state.finished and job.state is not JobState.DELIVERED and job.money_state is MoneyState.CHARGED:
         problems.append(f"{where}: did not deliver but was charged")
     if job.money_state is MoneyState.CHARGED:
         expected = (job.result_duration or job.duration) * job.price_micros
