@@ -70,6 +70,8 @@ def ledger_config(settings: Settings, clock: Callable[[], float] = time.time) ->
         max_inflight_per_user=settings.max_inflight_per_user,
         job_timeout_s=settings.job_timeout_s,
         clock=clock,
+        max_inflight=settings.max_inflight,
+        max_queued_per_user=settings.max_queued_per_user,
     )
 
 

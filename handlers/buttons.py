@@ -1,7 +1,9 @@
-"""Buttons under a finished video: Regenerate, Edit and regenerate, Try again.
+"""Buttons in a video's thread: Cancel while it waits; Regenerate, Edit and regenerate, Try again after.
 
 Anyone may regenerate (charged to whoever clicks, same budget checks); only the asker may try a
 failed video again. A click is recorded before anything starts, so a double click starts one job.
+Only the asker and admins may cancel; the cancel is one compare-and-set, so a double click cancels
+(and releases the money) once.
 """
 
 from __future__ import annotations
@@ -15,13 +17,18 @@ from bot.commands import VideoRequest
 from bot.deps import Deps
 from bot.errors import SlackDeliveryError
 from bot.jobs.delivery import tell
+from bot.jobs.status import StatusMessage
 from bot.logs import log_event
 from bot.ui.surfaces import (
+    ACTION_CANCEL,
     ACTION_EDIT,
     ACTION_REGENERATE,
     ACTION_RETRY,
+    cancel_done,
+    cancel_refused,
     click_taken,
     job_gone,
+    only_owner_may_cancel,
     only_owner_may_retry,
 )
 from handlers.forms import open_form
@@ -76,8 +83,33 @@ async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
     await _tell(deps, body, user, channel, answer.text)
 
 
+async def _cancel(deps: Deps, body: dict[str, Any]) -> None:
+    user, job = await _clicked(deps, body)
+    channel = str(body.get("channel", {}).get("id", "")) or (job.channel_id if job else "")
+    if job is None:
+        await _tell(deps, body, user, channel, job_gone())
+        return
+    if user != job.user_id and user not in deps.settings.admins:
+        await _tell(deps, body, user, channel, only_owner_may_cancel(job.user_id))
+        return
+    done = await deps.store.cancel(job.id, user)
+    log_event(log, "click", user=user, job_id=job.id, action=ACTION_CANCEL, refused=done is None)
+    if done is None:
+        await _tell(deps, body, user, channel, cancel_refused(await deps.store.get_job(job.id) or job))
+        return
+    deps.job_runner().want_dispatch()  # its slot or its place in the queue is free now
+    await StatusMessage(deps).refresh(done, force=True)
+    status = await deps.store.budget_status(done.user_id)
+    await _tell(deps, body, user, channel, cancel_done(done, status.remaining_micros))
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach the button listeners."""
+
+    @app.action(ACTION_CANCEL)
+    async def cancel(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        deps.job_runner().spawn(_cancel(deps, body), name="click-cancel")
 
     @app.action(ACTION_REGENERATE)
     async def regenerate(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from bot.deps import Deps
 from bot.logs import log_event
 from bot.ui import messages
 from storage.api import NewJob, Refused
+from storage.models import JobState
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,18 @@ async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *,
     except Refused as refused:
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
         return StartAnswer(messages.refusal(refused, deps.settings), refused=True)
-    log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
-    deps.job_runner().start(job)
+    log_event(
+        log,
+        "job.accepted",
+        job_id=job.id,
+        user=job.user_id,
+        estimate_micros=job.estimate_micros,
+        state=job.state.value,
+    )
+    runner = deps.job_runner()
+    runner.start(job)  # a queued job is announced in its thread with its place and a Cancel button
+    if job.state is JobState.QUEUED:
+        runner.want_dispatch()  # it may fit a slot that freed up meanwhile
+        ahead = (await deps.store.queue_ahead()).get(job.id, 0)
+        return StartAnswer(messages.accepted(job, status, ahead), refused=False)
     return StartAnswer(messages.accepted(job, status), refused=False)

@@ -102,6 +102,9 @@ class Queue:
         """
         check_transition([JobState.QUEUED], JobState.ACCEPTED)
         config = self.config
+        # The usual answer is "nobody waits": found without taking the ledger's write lock.
+        if not await self._db.fetch_statement("SELECT id FROM jobs WHERE state = ? LIMIT 1", QUEUED):
+            return []
         async with self._db.transaction(serialize=True) as tx:
             now = self._clock()
             queued, last = await _queue_view(tx)
@@ -116,26 +119,22 @@ class Queue:
             if not chosen:
                 return []
             orphan = "owner IS NULL OR lease_until IS NULL OR lease_until < ?"
-            await tx.execute(
+            update = (
                 "UPDATE jobs SET state = ?, started_at = ?, deadline_at = ?, updated_at = ?,"
                 f" owner = CASE WHEN {orphan} THEN ? ELSE owner END,"
                 f" lease_until = CASE WHEN {orphan} THEN ? ELSE lease_until END"
-                f" WHERE state = ? AND id IN ({placeholders(len(chosen))})",
-                JobState.ACCEPTED.value,
-                now,
-                now + config.job_timeout_s,  # the time limit counts from the start, not the queue
-                now,
-                now,
-                owner,
-                now,
-                now + lease_s,
-                QUEUED,
-                *chosen,
+                " WHERE id = ? AND state = ?"
             )
-            started = await tx.fetchall(
-                f"SELECT * FROM jobs WHERE id IN ({placeholders(len(chosen))})", *chosen
-            )
-        by_id = {str(r["id"]): job_from_row(r) for r in started}
+            for index, job_id in enumerate(chosen):
+                # 10 µs apart (a few float steps at epoch scale), so the start order stays exact.
+                started = now + index * 1e-5
+                lease = (now, owner, now, now + lease_s)
+                deadline = now + config.job_timeout_s  # the time limit counts from the start
+                await tx.execute(
+                    update, JobState.ACCEPTED.value, started, deadline, now, *lease, job_id, QUEUED
+                )
+            rows = await tx.fetchall(f"SELECT * FROM jobs WHERE id IN ({placeholders(len(chosen))})", *chosen)
+        by_id = {str(r["id"]): job_from_row(r) for r in rows}
         return [by_id[job_id] for job_id in chosen if job_id in by_id]
 
     async def queue_ahead(self) -> dict[str, int]:

@@ -151,8 +151,9 @@ def test_accepted_shows_reservation_and_what_is_left():
 @pytest.mark.parametrize(
     ("state", "needle"),
     [
-        (JobState.ACCEPTED, "Queued"),
-        (JobState.SUBMITTED, "Queued"),
+        (JobState.QUEUED, "Queued, next in line"),
+        (JobState.ACCEPTED, "Starting"),
+        (JobState.SUBMITTED, "Sent to the video service"),
         (JobState.DOWNLOADING, "Downloading"),
         (JobState.UPLOADING, "Uploading"),
     ],
@@ -165,6 +166,39 @@ def test_generating_shows_elapsed_time():
     job = make_job(state=JobState.GENERATING)
     assert "1:05 elapsed" in messages.status_text(job, now=T0 + 65)
     assert "elapsed" not in messages.status_text(job)
+
+
+def test_queued_status_shows_place_and_estimate():
+    job = make_job(state=JobState.QUEUED)
+    assert "Queued, 3 ahead of it · ready in about 2 min" in messages.status_text(
+        job, ahead=3, estimate_s=130
+    )
+    assert "ready in" not in messages.status_text(job, ahead=3)  # no history yet: no guess
+
+
+def test_after_submission_the_status_says_why_there_is_no_cancel():
+    sent = make_job(state=JobState.SUBMITTED)
+    assert "can't be cancelled now: the video service has started" in messages.status_text(sent)
+    generating = make_job(state=JobState.GENERATING, submitted_at=T0 + 5)
+    text = messages.status_text(generating, now=T0 + 25, estimate_s=60)
+    assert "0:20 elapsed, about 40 s left" in text and "can't be cancelled" in text
+    assert "taking longer than usual" in messages.status_text(generating, now=T0 + 125, estimate_s=60)
+
+
+def test_cancelled_status_names_who_and_the_release():
+    job = make_job(state=JobState.CANCELLED, cancelled_by="U0ADMIN01")
+    text = messages.status_text(job)
+    assert "Cancelled by <@U0ADMIN01>" in text and "$0.055 reserved was released" in text
+
+
+def test_queued_answer_gives_the_place():
+    text = messages.accepted(make_job(state=JobState.QUEUED), make_status(), 2)
+    assert "queued, 2 ahead of it" in text and "$0.055 is reserved" in text
+
+
+def test_queue_full_refusal_says_how_to_fix():
+    text = messages.refusal(refused("queue_full"), SETTINGS)
+    assert "10 videos waiting in the queue" in text and "Cancel" in text
 
 
 def test_finished_status_texts():

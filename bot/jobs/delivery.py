@@ -17,6 +17,7 @@ from bot.slack import api as slack_io
 from bot.slack.api import SlackChannelNotFound, SlackNotInChannel
 from bot.ui import messages
 from bot.ui.blocks import parent_blocks
+from bot.ui.surfaces import status_view
 from storage.models import BudgetStatus, Job
 
 log = logging.getLogger(__name__)
@@ -26,19 +27,18 @@ log = logging.getLogger(__name__)
 Hold = Callable[[str | None], Awaitable[None]]
 
 
-async def announce(deps: Deps, job: Job) -> Job:
-    """Post the parent message and the status message in its thread; store both timestamps."""
+async def announce(deps: Deps, job: Job, *, ahead: int | None = None, estimate_s: float | None = None) -> Job:
+    """Post the parent message and the status message in its thread (with a Cancel button; for a queued
+    job its place and estimate); store both timestamps."""
     if job.parent_ts is None:
         channel, ts = await _post_parent(deps, job)
         updated = await deps.store.update(job.id, delivery_channel=channel, parent_ts=ts)
         assert updated is not None
         job = updated
     assert job.delivery_channel is not None and job.parent_ts is not None
+    text, blocks = status_view(job, ahead=ahead, estimate_s=estimate_s)
     status_ts = await slack_io.post_message(
-        client=deps.slack,
-        channel=job.delivery_channel,
-        thread_ts=job.parent_ts,
-        text=messages.status_text(job),
+        client=deps.slack, channel=job.delivery_channel, thread_ts=job.parent_ts, text=text, blocks=blocks
     )
     # The permalink lets /video history and App Home link to the thread; None if Slack has none.
     link = await slack_io.permalink(client=deps.slack, channel=job.delivery_channel, ts=job.parent_ts)

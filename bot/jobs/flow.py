@@ -21,11 +21,10 @@ from bot.gateway.media import download_result
 from bot.gateway.polling import Backoff
 from bot.jobs.alerts import check_alerts
 from bot.jobs.delivery import announce, deliver, post_failure
+from bot.jobs.queue import estimate_for, queued_place
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
 from bot.ui import messages
-from bot.ui.blocks import status_blocks
-from bot.ui.surfaces import finished_actions
 from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
@@ -49,6 +48,7 @@ async def drive_job(deps: Deps, job: Job) -> None:
         await flow.run()
     except JobLost:
         log_event(log, "job.lost", job_id=job.id, user=job.user_id)
+        await flow.show_if_cancelled()
     finally:
         flow.cleanup()
 
@@ -63,11 +63,16 @@ class JobFlow:
         self.status = StatusMessage(deps)
         self.file: Path | None = None
         self.resumed = job.state is not S.ACCEPTED
+        self._estimate: float | None = None
+        self._estimated = False
 
     async def run(self) -> None:
         while not self.job.state.finished:
             state = self.job.state
-            if state is S.ACCEPTED:
+            if state is S.QUEUED:
+                if not await self._wait_in_queue():
+                    return
+            elif state is S.ACCEPTED:
                 async with self.deps.start_gate:
                     await self._step_aside()
                     await self._submit()
@@ -88,6 +93,40 @@ class JobFlow:
         left = self.job.created_at + START_DEFER_MAX_S - self.deps.clock()
         if left > 0:
             await self.deps.ingress.wait_quiet(left)
+
+    async def _wait_in_queue(self) -> bool:
+        """Show a queued job in its thread (place, estimate, Cancel); True when it has started since."""
+        if self.job.status_ts is None:
+            ahead, ready = await queued_place(self.deps, self.job)
+            try:
+                self.job = await announce(self.deps, self.job, ahead=ahead, estimate_s=ready)
+            except VideobotError as exc:
+                await self._fail(user_reason(exc))
+                return False
+            if self.deps.runner is not None:
+                self.deps.runner.notices.shown(self.job.id, ahead)
+        fresh = await self.store.get_job(self.job.id)
+        if fresh is None or fresh.state is S.QUEUED:
+            return False  # the runner starts it when the queue gives it a slot
+        self.job = fresh
+        if fresh.state is S.CANCELLED:
+            await self._show_final()
+            return False
+        return not fresh.state.finished
+
+    async def show_if_cancelled(self) -> None:
+        """After losing the job: if it was cancelled meanwhile (maybe before its status message existed,
+        so the canceller could not edit it), show that in the thread."""
+        fresh = await self.store.get_job(self.job.id)
+        if fresh is not None and fresh.state is S.CANCELLED:
+            self.job = fresh
+            await self._show_final()
+
+    async def _usual_time(self) -> float | None:
+        """The usual generation time for this job, read once per flow."""
+        if not self._estimated:
+            self._estimate, self._estimated = await estimate_for(self.deps, self.job), True
+        return self._estimate
 
     def cleanup(self) -> None:
         if self.file is not None:
@@ -149,10 +188,7 @@ class JobFlow:
 
     async def _show_final(self) -> None:
         """The last edit of the status message, with the buttons for what to do next."""
-        text = messages.status_text(self.job)
-        await self.status.show(
-            self.job, text, force=True, blocks=status_blocks(self.job) + finished_actions(self.job)
-        )
+        await self.status.refresh(self.job, force=True)
 
     def _past_deadline(self) -> bool:
         return self.deps.clock() >= self.job.deadline_at
@@ -179,7 +215,8 @@ class JobFlow:
             await self._fail(user_reason(exc))
             return
         await self._move(S.SUBMITTED, gateway_job_id=answer.id, submitted_at=self.deps.clock())
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        # This edit also takes the Cancel button away: the gateway cannot cancel.
+        await self.status.refresh(self.job, force=True, estimate_s=await self._usual_time())
 
     async def _unsure_create(self) -> None:
         # We crashed between "about to send the create" and "the gateway gave us an id": the job may
@@ -227,7 +264,8 @@ class JobFlow:
         elif answer.status == "processing" and self.job.state is S.SUBMITTED:
             await self._move(S.GENERATING)
         if self.job.state in _POLLING:
-            await self.status.show(self.job, messages.status_text(self.job, now=self.deps.clock()))
+            now = self.deps.clock()
+            await self.status.refresh(self.job, now=now, estimate_s=await self._usual_time())
 
     async def _record_generation_time(self) -> None:
         """Feed the estimates shown to later jobs: how long the gateway took for this one."""
@@ -267,7 +305,7 @@ class JobFlow:
         return True
 
     async def _upload(self) -> None:
-        await self.status.show(self.job, messages.status_text(self.job), force=True)
+        await self.status.refresh(self.job, force=True)
         if self.file is None and not await self._fetch():
             return
         assert self.file is not None

@@ -9,6 +9,8 @@ from typing import Any
 from bot.deps import Deps
 from bot.errors import VideobotError
 from bot.slack import api as slack_io
+from bot.ui.blocks import context, finish
+from bot.ui.surfaces import status_view
 from storage.models import Job
 
 log = logging.getLogger(__name__)
@@ -25,7 +27,10 @@ class StatusMessage:
     async def show(
         self, job: Job, text: str, *, force: bool = False, blocks: list[dict[str, Any]] | None = None
     ) -> bool:
-        """Edit the status message to `text` (and blocks); True when Slack was called."""
+        """Edit the status message to `text` (and blocks: by default `text` alone, so buttons shown
+        before go away); True when Slack was called."""
+        if blocks is None:
+            blocks = finish([context(text)])
         if job.status_ts is None or job.delivery_channel is None or text == self._last_text:
             return False
         now = time.monotonic()
@@ -47,3 +52,16 @@ class StatusMessage:
             )
             return False
         return True
+
+    async def refresh(
+        self,
+        job: Job,
+        *,
+        force: bool = False,
+        now: float | None = None,
+        ahead: int | None = None,
+        estimate_s: float | None = None,
+    ) -> bool:
+        """Show the job's current state (see `bot.ui.surfaces.status_view`); True when Slack was called."""
+        text, blocks = status_view(job, now, ahead=ahead, estimate_s=estimate_s)
+        return await self.show(job, text, force=force, blocks=blocks)

@@ -97,8 +97,12 @@ def video_help(settings: Settings) -> str:
         f"• Cost: {format_usd(settings.price_micros)} per second of video, "
         f"so {secs(settings.duration_default)} costs "
         f"{format_usd(settings.duration_default * settings.price_micros)}; it comes out of your budget.\n"
-        "• `/video budget`: what you have left · `/video history`: your last 10 videos · "
-        "`/video help`: this text"
+        f"• You can have {settings.max_inflight_per_user} videos in progress at once (the workspace "
+        f"{settings.max_inflight}); more wait in a fair queue (up to {settings.max_queued_per_user} of "
+        "yours, money reserved), and the Cancel button in a thread releases the money of a video that "
+        "has not started yet.\n"
+        "• `/video budget`: what you have left · `/video history`: your last 10 videos, queued and "
+        "cancelled ones too · `/video help`: this text"
     )
 
 
@@ -191,6 +195,13 @@ def refusal(refused: Refused, settings: Settings | None = None) -> str:
     if refused.reason == "inflight":
         many = f"{settings.max_inflight_per_user} videos" if settings else "as many videos as allowed"
         return f"You already have {many} in progress; wait for one to finish, then try again."
+    if refused.reason == "queue_full":
+        n = settings.max_queued_per_user if settings else 0
+        waiting = f"{n} video{'' if n == 1 else 's'}" if settings else "as many videos as allowed"
+        return (
+            f"You already have {waiting} waiting in the queue. Wait until one of them starts, or cancel "
+            "one with the Cancel button in its thread, then try again."
+        )
     if refused.reason == "budget":
         return _budget_refusal(refused, settings)
     ws = refused.workspace
@@ -202,8 +213,27 @@ def refusal(refused: Refused, settings: Settings | None = None) -> str:
     )
 
 
-def accepted(job: Job, status: BudgetStatus) -> str:
-    """The ephemeral answer when a video was started."""
+def ahead_words(ahead: int) -> str:
+    """`next in line` or `3 ahead of it`."""
+    return "next in line" if ahead <= 0 else f"{ahead} ahead of it"
+
+
+def about(seconds: float) -> str:
+    """A rough span of time: `about 40 s`, `about 3 min`."""
+    if seconds < 90:
+        return f"about {max(5, round(seconds / 5) * 5)} s"
+    return f"about {round(seconds / 60)} min"
+
+
+def accepted(job: Job, status: BudgetStatus, ahead: int | None = None) -> str:
+    """The ephemeral answer when a video was started (or queued, with its place)."""
+    if job.state is S.QUEUED:
+        return (
+            f":hourglass_flowing_sand: Got it! Your {secs(job.duration)} {escape(job.aspect_ratio)} video is "
+            f"queued, {ahead_words(ahead or 0)}; it starts as soon as a slot frees up, and its thread "
+            f"shows its place. {format_usd(job.estimate_micros)} is reserved from your budget (released if "
+            f"you cancel); you have {format_usd(status.remaining_micros)} left {this_period(status.period)}."
+        )
     return (
         f":clapper: Got it! Your {secs(job.duration)} {escape(job.aspect_ratio)} video is on its way; "
         f"follow it in the thread. {format_usd(job.estimate_micros)} is reserved from your budget; "
@@ -248,14 +278,40 @@ def reason_gateway_failed(detail: str | None) -> str:
     )
 
 
-def status_text(job: Job, now: float | None = None) -> str:
-    """The one status line in the thread, for the job's current state."""
+NO_CANCEL = "it can't be cancelled now: the video service has started making it"
+
+
+def _left(job: Job, now: float | None, estimate_s: float | None) -> str:
+    """`, about 40 s left` from the usual generation time, when there is one."""
+    if estimate_s is None or now is None:
+        return ""
+    left = estimate_s - (now - (job.submitted_at or now))
+    return f", {about(left)} left" if left > 0 else ", taking longer than usual"
+
+
+def status_text(
+    job: Job, now: float | None = None, *, ahead: int | None = None, estimate_s: float | None = None
+) -> str:
+    """The one status line in the thread, for the job's current state (with its place in the queue and
+    the usual generation time, when known)."""
     state = job.state
-    if state in (S.ACCEPTED, S.SUBMITTING, S.SUBMITTED):
-        return ":hourglass_flowing_sand: Queued…"
+    if state is S.QUEUED:
+        ready = f" · ready in {about(estimate_s)}" if estimate_s is not None else ""
+        return (
+            f":hourglass_flowing_sand: Queued, {ahead_words(ahead or 0)}{ready}. Cancel releases its money."
+        )
+    if state is S.ACCEPTED:
+        return ":hourglass_flowing_sand: Starting…"
+    if state in (S.SUBMITTING, S.SUBMITTED):
+        usual = f" (usually ready in {about(estimate_s)})" if estimate_s is not None else ""
+        return f":rocket: Sent to the video service{usual}; {NO_CANCEL}."
     if state is S.GENERATING:
-        took = f" ({elapsed(now - job.created_at)} elapsed)" if now is not None else ""
-        return f":movie_camera: Generating{took}…"
+        since = job.submitted_at or job.started_at or job.created_at
+        took = f" ({elapsed(now - since)} elapsed{_left(job, now, estimate_s)})" if now is not None else ""
+        return f":movie_camera: Generating{took}… ({NO_CANCEL})"
+    if state is S.CANCELLED:
+        who = f" by {_user(job.cancelled_by)}" if job.cancelled_by else ""
+        return f":no_entry_sign: Cancelled{who}. The {format_usd(job.estimate_micros)} reserved was released."
     if state is S.DOWNLOADING:
         return ":inbox_tray: Downloading the video…"
     if state is S.UPLOADING:
@@ -319,7 +375,18 @@ def budget_answer(status: BudgetStatus) -> str:
     return "\n".join(lines)
 
 
-_STATE_WORDS = {S.DELIVERED: "delivered", S.FAILED: "failed", S.EXPIRED: "given up"}
+_STATE_WORDS = {
+    S.DELIVERED: "delivered",
+    S.FAILED: "failed",
+    S.EXPIRED: "given up",
+    S.CANCELLED: "cancelled",
+    S.QUEUED: "queued",
+}
+
+
+def state_word(job: Job) -> str:
+    """`delivered`, `queued`, `cancelled`, `in progress`..."""
+    return _STATE_WORDS.get(job.state, "in progress")
 
 
 def job_line(job: Job) -> str:
@@ -331,7 +398,7 @@ def job_line(job: Job) -> str:
         cost = "nothing charged"
     else:
         cost = f"{format_usd(job.estimate_micros)} reserved"
-    parts = [day, _STATE_WORDS.get(job.state, "in progress"), cost]
+    parts = [day, state_word(job), cost]
     if job.permalink:
         parts.append(link(job.permalink, "view"))
     parts.append(f"“{escape(shorten(job.prompt, 60))}”")

@@ -24,13 +24,14 @@ from bot.commands import MAX_PROMPT_CHARS
 from bot.money import format_usd
 from bot.settings import Settings
 from bot.ui.blocks import context, finish, section
-from bot.ui.messages import elapsed, escape, link, per_period, shorten, utc
-from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
+from bot.ui.messages import elapsed, escape, link, per_period, shorten, state_word, status_text, utc
+from storage.models import CANCELLABLE_STATES, BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
 
 MODAL_CALLBACK = "video_modal"
 ACTION_REGENERATE = "video_regenerate"
 ACTION_EDIT = "video_edit"
 ACTION_RETRY = "video_retry"
+ACTION_CANCEL = "video_cancel"
 FORM_ACTIONS = ("form_duration", "form_ratio")
 GAUGE_CELLS = 10
 
@@ -140,11 +141,50 @@ def finished_actions(job: Job) -> list[dict[str, Any]]:
             ButtonElement(text="Regenerate", action_id=ACTION_REGENERATE, value=job.id),
             ButtonElement(text="Edit and regenerate", action_id=ACTION_EDIT, value=job.id),
         ]
-    elif job.state.finished:
+    elif job.state.finished and job.state is not JobState.CANCELLED:
         buttons = [ButtonElement(text="Try again", action_id=ACTION_RETRY, value=job.id, style="primary")]
     else:
         return []
     return finish([ActionsBlock(block_id=f"actions-{job.id[:8]}", elements=buttons)])
+
+
+def status_view(
+    job: Job, now: float | None = None, *, ahead: int | None = None, estimate_s: float | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The status message in the thread: its text and blocks, with a Cancel button while the job has
+    not reached the video service, and the next-step buttons once it is finished."""
+    text = status_text(job, now, ahead=ahead, estimate_s=estimate_s)
+    blocks: list[Any] = [context(text)]
+    if job.state in CANCELLABLE_STATES:
+        cancel = ButtonElement(text="Cancel", action_id=ACTION_CANCEL, value=job.id, style="danger")
+        blocks.append(ActionsBlock(block_id=f"cancel-{job.id[:8]}", elements=[cancel]))
+    return text, finish(blocks) + finished_actions(job)
+
+
+def cancel_refused(job: Job) -> str:
+    """Why a Cancel click changed nothing."""
+    if job.state is JobState.CANCELLED:
+        who = f" by <@{escape(job.cancelled_by)}>" if job.cancelled_by else ""
+        return f"That video was already cancelled{who}; its money was released."
+    if job.state.finished:
+        return "That video is already finished, so there is nothing to cancel."
+    return (
+        "Too late to cancel: the video service has already started making it, and it cannot be stopped "
+        "there. It will be delivered and charged as usual."
+    )
+
+
+def cancel_done(job: Job, remaining_micros: int) -> str:
+    """The answer to a Cancel that worked."""
+    return (
+        f"Cancelled. The {format_usd(job.estimate_micros)} reserved for it was released; "
+        f"<@{escape(job.user_id)}> has {format_usd(remaining_micros)} left."
+    )
+
+
+def only_owner_may_cancel(owner: str) -> str:
+    """A click on someone else's Cancel."""
+    return f"Only <@{escape(owner)}> or a video admin can cancel this video."
 
 
 def click_taken(action: str) -> str:
@@ -176,9 +216,7 @@ def gauge(used: int, limit: int) -> str:
 
 def _video_line(job: Job, now: float) -> str:
     age = elapsed(max(0.0, now - job.created_at))
-    state = {JobState.DELIVERED: "delivered", JobState.FAILED: "failed", JobState.EXPIRED: "given up"}.get(
-        job.state, "in progress"
-    )
+    state = state_word(job)
     where = f" · {link(job.permalink, 'open')}" if job.permalink else ""
     cost = format_usd(job.charged_micros) if job.state is JobState.DELIVERED else "—"
     return f"• “{escape(shorten(job.prompt, 60))}” · {state} · {cost} · {age} ago{where}"

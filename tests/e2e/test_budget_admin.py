@@ -30,13 +30,24 @@ async def test_fifty_concurrent_requests_at_a_budget_of_three(make_app, sim):
     assert await app.store.audit() == []
 
 
-async def test_in_flight_limit(make_app, sim):
-    app = await make_app(max_inflight_per_user=2)
+async def test_in_flight_limit_refuses_when_queueing_is_off(make_app, sim):
+    app = await make_app(max_inflight_per_user=2, max_queued_per_user=0)
     sim.configure(take_s=1.5)
     texts = [ack_text(await app.command(f"a kite #{i}")) for i in range(3)]
     assert "on its way" in texts[0] and "on its way" in texts[1]
-    assert "2 videos in progress" in texts[2] or "in progress" in texts[2]
+    assert "You already have 2 videos in progress" in texts[2]
     await app.wait_idle()
+    assert sim.create_count == 2
+
+
+async def test_a_full_queue_is_refused_with_nothing_reserved(make_app, sim):
+    app = await make_app(max_inflight_per_user=1, max_queued_per_user=1)
+    sim.configure(take_s=1.5)
+    texts = [ack_text(await app.command(f"a kite #{i}")) for i in range(3)]
+    assert "on its way" in texts[0] and "queued, next in line" in texts[1]
+    assert "You already have 1 video waiting in the queue" in texts[2]
+    assert len(await app.jobs()) == 2 and (await app.store.budget_status(ALICE)).reserved_micros == 2 * 55_000
+    await app.wait_idle(timeout=30)
     assert sim.create_count == 2
 
 
