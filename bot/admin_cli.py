@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import re
 import sys
 
@@ -30,7 +31,7 @@ async def run_admin_cli(settings: Settings, text: str) -> int:
         return 2
     store = await open_store(settings.database_url, ledger_config(settings))
     try:
-        result = await run_admin(store, parsed)
+        result = await run_admin(store, parsed, actor=f"shell:{getpass.getuser()}")
     finally:
         await store.close()
     if result.csv_text is not None:

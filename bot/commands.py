@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.money import MoneyError, parse_usd
+from bot.policy import MAX_TERM_CHARS, normalize
 from bot.settings import Settings
 from bot.ui import admin_messages, messages
 
@@ -227,7 +228,36 @@ class Export:
     """`export`: this period's ledger as CSV."""
 
 
-AdminCommand = AdminHelp | SetUserBudget | SetDefaultBudget | SetCap | ShowUsage | SetFrozen | Export
+@dataclass(frozen=True)
+class SetBlocked:
+    """`block add <term>` (blocked True) or `block remove <term>`; the term is normalized."""
+
+    term: str
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class ListBlocked:
+    """`block list`: the workspace's blocked terms."""
+
+
+@dataclass(frozen=True)
+class ShowAudit:
+    """`audit`: the last 20 admin actions."""
+
+
+AdminCommand = (
+    AdminHelp
+    | SetUserBudget
+    | SetDefaultBudget
+    | SetCap
+    | ShowUsage
+    | SetFrozen
+    | Export
+    | SetBlocked
+    | ListBlocked
+    | ShowAudit
+)
 
 
 def parse_user(token: str) -> str | None:
@@ -277,6 +307,23 @@ def _one_user(verb: str, args: list[str]) -> str | ParseError:
     return _user(verb, args[0])
 
 
+def _block(args: list[str]) -> AdminCommand | ParseError:
+    sub = args[0].lower() if args else ""
+    if sub == "list" and len(args) == 1:
+        return ListBlocked()
+    if sub not in ("add", "remove") or len(args) < 2:
+        return ParseError(admin_messages.err_admin_arity("block"))
+    typed = unslack(" ".join(args[1:]))
+    term = normalize(typed)
+    if not term:
+        return ParseError(admin_messages.err_admin("block", "A term needs letters or digits"))
+    if len(term) > MAX_TERM_CHARS:
+        return ParseError(
+            admin_messages.err_admin("block", f"A term can be at most {MAX_TERM_CHARS} characters")
+        )
+    return SetBlocked(term=term, blocked=sub == "add")
+
+
 def parse_admin(text: str) -> AdminCommand | ParseError:
     """Read the text after `/video-admin` (or `videobot admin`); never raises."""
     tokens = _ADMIN_TOKEN.findall(clean_text(text))
@@ -293,8 +340,12 @@ def parse_admin(text: str) -> AdminCommand | ParseError:
     if verb in ("freeze", "unfreeze"):
         user = _one_user(verb, args)
         return user if isinstance(user, ParseError) else SetFrozen(user_id=user, frozen=verb == "freeze")
-    if verb in ("help", "export", "usage"):
+    if verb == "block":
+        return _block(args)
+    if verb in ("help", "export", "usage", "audit"):
         if args:
             return ParseError(admin_messages.err_admin_arity(verb))
+        if verb == "audit":
+            return ShowAudit()
         return AdminHelp() if verb == "help" else Export()
     return ParseError(admin_messages.err_admin_unknown(tokens[0]))

@@ -14,6 +14,7 @@ import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.gateway.client import GatewayClient
+from bot.policy import ContentPolicy
 from bot.settings import Settings
 from bot.slack.api import make_web_client
 from bot.slack.ingress import Ingress
@@ -52,6 +53,8 @@ class Deps:
     download_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DOWNLOAD_CONCURRENCY))
     # Slack requests being answered: a job about to start waits for a quiet moment (acks first).
     ingress: Ingress = field(default_factory=Ingress)
+    # The workspace's blocked terms, cached briefly: every start checks them before reserving.
+    policy: ContentPolicy = field(default_factory=ContentPolicy)
 
     @property
     def owner(self) -> str:

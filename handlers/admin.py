@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.admin_ops import AdminResult, run_admin
-from bot.commands import Export, ParseError, parse_admin
+from bot.commands import Export, ParseError, SetBlocked, parse_admin
 from bot.deps import Deps
 from bot.errors import VideobotError
 from bot.logs import log_event
@@ -38,34 +38,25 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if isinstance(parsed, Export):
             # The CSV upload is slow; the ack goes first and the file follows in the admin's DM.
             await ack(response_type="ephemeral", text=words.admin_export_started())
-            result = await run_admin(deps.store, parsed)
+            result = await run_admin(deps.store, parsed, actor=user_id)
             deps.job_runner().spawn(
                 _send_export(deps, user_id, result, command.get("response_url")), name="export"
             )
             return
-        result = await run_admin(deps.store, parsed)
+        result = await run_admin(deps.store, parsed, actor=user_id)
+        if isinstance(parsed, SetBlocked):
+            deps.policy.forget()  # this replica applies the new policy at once
         log_event(log, "admin.command", user=user_id, command=type(parsed).__name__)
         await ack(response_type="ephemeral", text=result.text)
 
 
 async def _send_export(deps: Deps, user_id: str, result: AdminResult, response_url: Any) -> None:
     assert result.csv_text is not None and result.csv_name is not None
-    fd, name = tempfile.mkstemp(suffix=".csv")
-    path = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(result.csv_text)
         dm = await slack_io.open_dm(client=deps.slack, user=user_id)
-        await slack_io.upload_file(
-            client=deps.slack,
-            http=deps.http,
-            path=path,
-            filename=result.csv_name,
-            title=result.csv_name,
-            channel_id=dm,
-            thread_ts=None,
-            initial_comment=result.text,
-        )
+        files = [(result.csv_name, result.csv_text, result.text), *result.more_files]
+        for filename, text, comment in files:
+            await _upload_csv(deps, dm, filename, text, comment)
         log_event(log, "admin.export", user=user_id)
     except VideobotError as exc:
         log.warning("export failed", extra={"event": "admin.export_failed", "error": repr(exc)})
@@ -73,5 +64,24 @@ async def _send_export(deps: Deps, user_id: str, result: AdminResult, response_u
             await slack_io.respond(
                 http=deps.http, response_url=response_url, text=words.admin_export_failed()
             )
+
+
+async def _upload_csv(deps: Deps, channel: str, filename: str, text: str, comment: str) -> None:
+    """One CSV file into `channel`, through a temporary file."""
+    fd, name = tempfile.mkstemp(suffix=".csv")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        await slack_io.upload_file(
+            client=deps.slack,
+            http=deps.http,
+            path=path,
+            filename=filename,
+            title=filename,
+            channel_id=channel,
+            thread_ts=None,
+            initial_comment=comment,
+        )
     finally:
         path.unlink(missing_ok=True)

@@ -101,6 +101,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
         }
         answer = await start_video(deps, request, command, origin="modal")
         if answer.refused:
-            await ack(response_action="errors", errors={"duration": answer.text[:150]})
+            await ack(response_action="errors", errors={answer.form_block: answer.text[:150]})
             return
         await ack()

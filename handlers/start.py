@@ -23,14 +23,22 @@ class StartAnswer:
 
     text: str
     refused: bool
+    form_block: str = "duration"  # where the form shows a refusal: the prompt for a policy refusal
 
 
 async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *, origin: str) -> StartAnswer:
-    """Reserve the money and store the job, then hand it to the runner; returns the user's answer."""
+    """Check the content policy, reserve the money and store the job, then hand it to the runner;
+    returns the user's answer. Every way to start a video (command, form, buttons) comes through here."""
+    user_id = str(command.get("user_id", ""))
+    if await deps.policy.refuses(deps.store, req.prompt):
+        # Refused before anything is reserved or stored; only the count is kept, never the prompt.
+        await deps.store.count_policy_refusal(user_id)
+        log_event(log, "job.refused", user=user_id, reason="policy", origin=origin)
+        return StartAnswer(messages.POLICY_REFUSAL, refused=True, form_block="prompt")
     new = NewJob(
         id=uuid.uuid4().hex,
         team_id=str(command.get("team_id", "")),
-        user_id=str(command.get("user_id", "")),
+        user_id=user_id,
         channel_id=str(command.get("channel_id", "")),
         prompt=req.prompt,
         duration=req.duration,

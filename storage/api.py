@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
+from storage.models import AdminAction, BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
 
 PeriodKind = Literal["day", "week", "month", "total"]
 RefusalReason = Literal["frozen", "inflight", "queue_full", "budget", "cap"]
@@ -203,4 +203,32 @@ class Store(Protocol):
 
     async def cancel(self, job_id: str, by: str) -> Job | None:
         """Cancel a queued or not-yet-submitted job and release its money, once; None otherwise."""
+        ...
+
+    # --- content policy and the admin audit log ---------------------------------------------
+    async def blocked_terms(self) -> list[str]:
+        """Every blocked term (normalized by `bot.policy.normalize`), alphabetically."""
+        ...
+
+    async def set_blocked(self, term: str, blocked: bool, *, actor: str) -> bool:
+        """Block or allow a normalized term, recording the admin action in the same transaction;
+        True when this changed anything."""
+        ...
+
+    async def count_policy_refusal(self, user_id: str) -> None:
+        """Count one prompt refused by the content policy, this period."""
+        ...
+
+    async def policy_refusals(self) -> dict[str, int]:
+        """Prompts refused by the content policy this period, per user."""
+        ...
+
+    async def record_admin_action(
+        self, *, actor: str, action: str, target: str, old: str, new: str
+    ) -> AdminAction:
+        """Append one admin action (who, what, old and new value) to the audit log, stamped now."""
+        ...
+
+    async def admin_actions(self, limit: int | None = 20) -> list[AdminAction]:
+        """The most recent admin actions, newest first (all when `limit` is None)."""
         ...

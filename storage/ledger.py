@@ -341,6 +341,15 @@ class Ledger:
                 for r in await tx.fetchall("SELECT user_id, micros FROM budgets")
             }
             default = await self._default_budget(tx)
+            refusals = {
+                r["user_id"]: int(r["refusals"])
+                for r in await tx.fetchall(
+                    "SELECT user_id, refusals FROM policy_refusals WHERE period = ?", p
+                )
+            }
+        # Users whose only activity this period was refused prompts are listed too.
+        blank = {"jobs": 0, "seconds": 0, "spent": 0, "reserved": 0}
+        rows += [{"user_id": user, **blank} for user in refusals.keys() - {r["user_id"] for r in rows}]
         result = [
             UserUsage(
                 user_id=r["user_id"],
@@ -349,6 +358,7 @@ class Ledger:
                 spent_micros=int(r["spent"]),
                 reserved_micros=int(r["reserved"]),
                 limit_micros=budgets.get(r["user_id"], default),
+                policy_refusals=refusals.get(r["user_id"], 0),
             )
             for r in rows
         ]

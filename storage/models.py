@@ -128,3 +128,17 @@ class WorkspaceStatus(BaseModel):
     spent_micros: int
     reserved_micros: int
     default_budget_micros: int
+
+
+class AdminAction(BaseModel):
+    """One entry of the admin audit log: who changed what, when, from what to what."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int  # order of the actions
+    at: float  # epoch seconds
+    actor: str  # a Slack user ID, or `shell:<name>` for `videobot admin`
+    action: str  # budget | budget default | cap | freeze | unfreeze | block add | block remove
+    target: str  # a user ID, a term, or `workspace`
+    old_value: str
+    new_value: str

@@ -6,15 +6,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from storage.api import LedgerConfig
+from storage.audit_log import AuditLog
 from storage.db import Database, Dialect
 from storage.estimates import Estimates
 from storage.jobs import Jobs, fetch_job, transition_sql
 from storage.ledger import Ledger, charge_reservation, release_reservation
 from storage.models import CANCELLABLE_STATES, Job, JobState
+from storage.policy import Policy
 from storage.queue import Queue
 
 
-class SqlStore(Ledger, Jobs, Estimates, Queue):
+class SqlStore(Ledger, Jobs, Estimates, Queue, Policy, AuditLog):
     """Implements `storage.api.Store` on SQLite or PostgreSQL alike."""
 
     dialect: Dialect

@@ -275,7 +275,13 @@ def test_history_answer():
 def test_admin_usage_table_with_totals():
     rows = [
         UserUsage(
-            user_id="U2", jobs=1, seconds=5, spent_micros=55_000, reserved_micros=0, limit_micros=5_000_000
+            user_id="U2",
+            jobs=1,
+            seconds=5,
+            spent_micros=55_000,
+            reserved_micros=0,
+            limit_micros=5_000_000,
+            policy_refusals=2,
         ),
         UserUsage(
             user_id="U1", jobs=3, seconds=20, spent_micros=165_000, reserved_micros=55_000, limit_micros=10**7
@@ -284,9 +290,10 @@ def test_admin_usage_table_with_totals():
     text = admin_messages.admin_usage(rows, WORKSPACE)
     block = text.split("```")[1]
     lines = block.strip("\n").split("\n")
-    assert lines[0].split() == ["user", "videos", "seconds", "spent", "reserved", "limit"]
+    assert lines[0].split() == ["user", "videos", "seconds", "spent", "reserved", "limit", "refused"]
     assert lines[1].split()[0] == "U1" and lines[2].split()[0] == "U2"  # largest spend first
-    assert lines[3].split() == ["total", "4", "25", "$0.22", "$0.055"]
+    assert lines[2].split()[-1] == "2"  # prompts the content policy refused
+    assert lines[3].split() == ["total", "4", "25", "$0.22", "$0.055", "2"]
     assert len({len(line) for line in lines[:3]}) == 1  # aligned columns
     assert "workspace cap $100.00" in text
 

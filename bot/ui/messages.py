@@ -225,6 +225,13 @@ def about(seconds: float) -> str:
     return f"about {round(seconds / 60)} min"
 
 
+POLICY_REFUSAL = (
+    "I can't make this video: the prompt includes something this workspace's content policy doesn't "
+    "allow. Nothing was reserved or charged. Rephrase the prompt and try again; a video admin can tell "
+    "you more about the policy."
+)
+
+
 def accepted(job: Job, status: BudgetStatus, ahead: int | None = None) -> str:
     """The ephemeral answer when a video was started (or queued, with its place)."""
     if job.state is S.QUEUED:

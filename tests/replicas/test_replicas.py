@@ -117,9 +117,10 @@ async def send_commands(
 
 
 async def send_plan(replicas: list[AppProcess], slack: SlackStandIn, plan: list[Order]) -> None:
-    """Send every order of `plan`, 30 ms apart, round-robin; each must be accepted."""
+    """Send every order of `plan`, 30 ms apart, round-robin; each must be accepted (started, or queued
+    beyond the workspace's in-flight limit)."""
     responses = await send_commands(replicas, slack, [(o.user, o.text) for o in plan], spacing_s=0.03)
-    assert all("on its way" in ack_text(r) for r in responses), [ack_text(r) for r in responses]
+    assert all("Got it!" in ack_text(r) for r in responses), [ack_text(r) for r in responses]
 
 
 async def all_jobs(store: Store, users: list[str]) -> list[Job]:
