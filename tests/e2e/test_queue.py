@@ -193,3 +193,18 @@ async def test_restart_with_queued_jobs_loses_none(make_app, sim, slack):
 async def _all_delivered(app, count: int) -> bool:
     jobs = await app.jobs()
     return len(jobs) == count and all(j.state is JobState.DELIVERED for j in jobs)
+
+
+async def test_status_estimates_come_from_recent_generation_times(make_app, sim, slack):
+    app = await make_app(max_inflight_per_user=1)
+    sim.configure(take_s=1.0)
+    await app.command("a first kite")
+    await app.wait_idle()  # one generation time is known now
+    await app.command("a second kite")
+    await app.command("a third kite")
+    _, second, third = await _announced(app, ALICE, 3)
+    assert "Queued, next in line · ready in about" in _status(slack, third).history[0]
+    await app.wait_idle(timeout=60)
+    shown = _status(slack, await app.store.get_job(second.id)).history
+    assert any("usually ready in about" in text for text in shown)
+    assert all("Cancel" not in text or "Queued" in text for text in shown)
