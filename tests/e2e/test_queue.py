@@ -5,29 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 from bot.ui.surfaces import ACTION_CANCEL
 from storage.models import JobState, MoneyState
 from tests.e2e.harness import ADMIN, ALICE, BOB, CHANNEL, ack_text
+from tests.e2e.test_interactive import _button_click
 
 CAROL = "U0CAROL01"
 
 
-def _click(job, user: str, response_url: str) -> dict:
-    return {
-        "type": "block_actions",
-        "team": {"id": "T_STANDIN"},
-        "user": {"id": user, "team_id": "T_STANDIN"},
-        "api_app_id": "A_VIDEOBOT",
-        "trigger_id": f"trigger-{user}-{time.monotonic_ns()}",
-        "response_url": response_url,
-        "container": {"type": "message", "message_ts": job.status_ts, "channel_id": job.delivery_channel},
-        "channel": {"id": job.delivery_channel},
-        "actions": [
-            {"type": "button", "action_id": ACTION_CANCEL, "block_id": "b", "value": job.id, "action_ts": "1"}
-        ],
-    }
+async def _cancel(app, slack, job, user: str) -> str:
+    """Click Cancel in `job`'s thread as `user`; the ephemeral answer."""
+    url = slack.new_response_url()
+    await app.interact(_button_click(job, ACTION_CANCEL, user, url))
+    await app.wait_for(lambda: slack.responses(url))
+    return str(slack.responses(url)[0]["text"])
+
+
+async def _running_and_queued(make_app, sim, take_s: float, *texts: str):
+    """An app where Alice has one video running and one queued (limit 1)."""
+    app = await make_app(max_inflight_per_user=1)
+    sim.configure(take_s=take_s)
+    for text in texts:
+        await app.command(text)
+    running, queued = await _announced(app, ALICE, 2)
+    return app, running, queued
 
 
 def _status(slack, job):
@@ -107,24 +109,17 @@ async def test_three_users_ten_each_start_round_robin_within_the_workspace_limit
 
 
 async def test_cancel_releases_exactly_the_reservation_once(make_app, sim, slack):
-    app = await make_app(max_inflight_per_user=1)
-    sim.configure(take_s=3.0)
-    await app.command("a long train --duration 4")
-    await app.command("a short boat --duration 6")
-    running, queued = await _announced(app, ALICE, 2)
+    app, running, queued = await _running_and_queued(
+        make_app, sim, 3.0, "a long train --duration 4", "a short boat --duration 6"
+    )
     assert queued.state is JobState.QUEUED and ACTION_CANCEL in _buttons(_status(slack, queued))
     before = await app.store.budget_status(ALICE)
 
-    refused_url = slack.new_response_url()
-    await app.interact(_click(queued, BOB, refused_url))  # not Bob's video
-    await app.wait_for(lambda: slack.responses(refused_url))
-    assert "Only <@U0ALICE01> or a video admin can cancel" in slack.responses(refused_url)[0]["text"]
+    assert "Only <@U0ALICE01> or a video admin can cancel" in await _cancel(app, slack, queued, BOB)
     assert (await app.store.get_job(queued.id)).state is JobState.QUEUED
 
-    urls = [slack.new_response_url(), slack.new_response_url()]
-    await asyncio.gather(*(app.interact(_click(queued, ALICE, url)) for url in urls))  # a double click
-    await app.wait_for(lambda: all(slack.responses(url) for url in urls))
-    answers = sorted(slack.responses(url)[0]["text"] for url in urls)
+    double_click = [_cancel(app, slack, queued, ALICE), _cancel(app, slack, queued, ALICE)]
+    answers = sorted(await asyncio.gather(*double_click))
     assert answers[0].startswith("Cancelled. The $0.066 reserved for it was released")
     assert "already cancelled" in answers[1]
     job = await app.store.get_job(queued.id)
@@ -137,11 +132,8 @@ async def test_cancel_releases_exactly_the_reservation_once(make_app, sim, slack
     status = _status(slack, job)
     assert "Cancelled by <@U0ALICE01>" in status.text and _buttons(status) == []
 
-    late_url = slack.new_response_url()  # the running one is at the gateway already
-    await app.wait_for(lambda: _submitted(app, running.id))
-    await app.interact(_click(running, ADMIN, late_url))
-    await app.wait_for(lambda: slack.responses(late_url))
-    assert "Too late to cancel" in slack.responses(late_url)[0]["text"]
+    await app.wait_for(lambda: _submitted(app, running.id))  # the running one is at the gateway already
+    assert "Too late to cancel" in await _cancel(app, slack, running, ADMIN)
     await app.wait_idle(timeout=60)
     assert sim.create_count == 1  # the cancelled video never reached the gateway
     assert (await app.store.get_job(running.id)).state is JobState.DELIVERED
@@ -155,15 +147,8 @@ async def _submitted(app, job_id: str) -> bool:
 
 
 async def test_admin_cancels_anyones_queued_video(make_app, sim, slack):
-    app = await make_app(max_inflight_per_user=1)
-    sim.configure(take_s=2.0)
-    await app.command("one")
-    await app.command("two")
-    _, queued = await _announced(app, ALICE, 2)
-    url = slack.new_response_url()
-    await app.interact(_click(queued, ADMIN, url))
-    await app.wait_for(lambda: slack.responses(url))
-    assert "Cancelled" in slack.responses(url)[0]["text"]
+    app, _, queued = await _running_and_queued(make_app, sim, 2.0, "one", "two")
+    assert "Cancelled" in await _cancel(app, slack, queued, ADMIN)
     job = await app.store.get_job(queued.id)
     assert job.cancelled_by == ADMIN and "Cancelled by <@U0ADMIN01>" in _status(slack, job).text
     history = ack_text(await app.command("history"))
