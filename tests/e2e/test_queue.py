@@ -82,7 +82,8 @@ async def test_requests_at_the_limit_queue_with_their_place_and_arrive_in_order(
     for job in jobs[1:]:
         status = _status(slack, job)
         assert "Delivered" in status.text and ACTION_CANCEL not in _buttons(status)
-        assert any("Queued" in text for text in status.history)
+    # The third moved up when the second started, and its status said so.
+    assert any("Queued, next in line" in text for text in _status(slack, jobs[2]).history[1:])
     assert len([f for f in slack.files if f.channel == CHANNEL]) == 3
 
 
