@@ -64,9 +64,12 @@ async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *,
         state=job.state.value,
     )
     runner = deps.job_runner()
-    runner.start(job)  # a queued job is announced in its thread with its place and a Cancel button
-    if job.state is JobState.QUEUED:
-        runner.want_dispatch()  # it may fit a slot that freed up meanwhile
-        ahead = (await deps.store.queue_ahead()).get(job.id, 0)
-        return StartAnswer(messages.accepted(job, status, ahead), refused=False)
-    return StartAnswer(messages.accepted(job, status), refused=False)
+    if job.state is not JobState.QUEUED:
+        runner.start(job)
+        return StartAnswer(messages.accepted(job, status), refused=False)
+    ahead = await deps.store.queue_place(job.id)
+    if ahead is not None:
+        runner.notices.told[job.id] = ahead  # its thread starts with the same place
+    runner.start(job)  # announced in its thread with its place and a Cancel button
+    runner.want_dispatch()  # it may fit a slot that freed up meanwhile
+    return StartAnswer(messages.accepted(job, status, ahead), refused=False)

@@ -201,6 +201,10 @@ class Store(Protocol):
         """For every queued job, how many queued jobs start before it."""
         ...
 
+    async def queue_place(self, job_id: str) -> int | None:
+        """How many queued jobs start before this one (cheap: aggregates only); None if not queued."""
+        ...
+
     async def cancel(self, job_id: str, by: str) -> Job | None:
         """Cancel a queued or not-yet-submitted job and release its money, once; None otherwise."""
         ...

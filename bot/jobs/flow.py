@@ -62,7 +62,7 @@ class JobFlow:
         self.store = deps.store
         self.status = StatusMessage(deps)
         self.file: Path | None = None
-        self.resumed = job.state is not S.ACCEPTED
+        self.resumed = job.state not in (S.ACCEPTED, S.QUEUED) or job.status_ts is not None
         self._estimate: float | None = None
         self._estimated = False
 
@@ -97,12 +97,15 @@ class JobFlow:
     async def _wait_in_queue(self) -> bool:
         """Show a queued job in its thread (place, estimate, Cancel); True when it has started since."""
         if self.job.status_ts is None:
-            ahead, ready = await queued_place(self.deps, self.job)
-            try:
-                self.job = await announce(self.deps, self.job, ahead=ahead, estimate_s=ready)
-            except VideobotError as exc:
-                await self._fail(user_reason(exc))
-                return False
+            # Announced like a starting job: a few at a time, after the acks of a flood of commands.
+            async with self.deps.start_gate:
+                await self._step_aside()
+                ahead, ready = await queued_place(self.deps, self.job)
+                try:
+                    self.job = await announce(self.deps, self.job, ahead=ahead, estimate_s=ready)
+                except VideobotError as exc:
+                    await self._fail(user_reason(exc))
+                    return False
             if self.deps.runner is not None:
                 self.deps.runner.notices.shown(self.job.id, ahead)
         fresh = await self.store.get_job(self.job.id)

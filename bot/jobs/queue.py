@@ -8,6 +8,7 @@ is edited only when its place changed, at most `MAX_EDITS` per round, front of t
 from __future__ import annotations
 
 import logging
+import time
 
 from bot.deps import Deps
 from bot.jobs.status import StatusMessage
@@ -16,6 +17,8 @@ from storage.models import Job, JobState
 log = logging.getLogger(__name__)
 
 MAX_EDITS = 10  # chat.update is Tier 3 (~50/min per workspace): leave most of it to running jobs
+MIN_INTERVAL_S = 2.0  # places are refreshed at most this often (a flood of starts is one refresh)
+ESTIMATE_TTL_S = 10.0  # a flood of queued jobs reads the usual generation time once, not once each
 
 
 def ready_in(estimate_s: float | None, ahead: int, parallel: int) -> float | None:
@@ -33,9 +36,13 @@ async def estimate_for(deps: Deps, job: Job) -> float | None:
 
 
 async def queued_place(deps: Deps, job: Job) -> tuple[int, float | None]:
-    """How many queued jobs start before `job`, and roughly when its video will be ready."""
-    ahead = (await deps.store.queue_ahead()).get(job.id, 0)
-    estimate = await estimate_for(deps, job)
+    """How many queued jobs start before `job` (the place its ack gave, when there was one), and
+    roughly when its video will be ready."""
+    notices = deps.runner.notices if deps.runner is not None else None
+    ahead = notices.told.pop(job.id, None) if notices is not None else None
+    if ahead is None:
+        ahead = await deps.store.queue_place(job.id) or 0
+    estimate = await (notices.usual_time(job) if notices is not None else estimate_for(deps, job))
     return ahead, ready_in(estimate, ahead, deps.settings.max_inflight_per_user)
 
 
@@ -45,9 +52,35 @@ class QueueNotices:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
         self._shown: dict[str, int] = {}
+        self._busy = False
+        self._last = float("-inf")
+        self._estimates: dict[tuple[str, int], tuple[float | None, float]] = {}
+        self.told: dict[str, int] = {}  # job id -> the place its ack gave (the thread shows the same)
+
+    async def usual_time(self, job: Job) -> float | None:
+        """`estimate_for`, remembered for ESTIMATE_TTL_S per model and duration."""
+        key, now = (job.model, job.duration), time.monotonic()
+        cached = self._estimates.get(key)
+        if cached is None or now - cached[1] >= ESTIMATE_TTL_S:
+            cached = (await estimate_for(self._deps, job), now)
+            self._estimates[key] = cached
+        return cached[0]
+
+    def due(self) -> bool:
+        """True when a refresh may run now: none running, and none in the last MIN_INTERVAL_S."""
+        return not self._busy and time.monotonic() - self._last >= MIN_INTERVAL_S
 
     async def refresh(self) -> int:
         """Edit the status of queued jobs we own whose place changed; returns how many were edited."""
+        if self._busy:
+            return 0
+        self._busy, self._last = True, time.monotonic()
+        try:
+            return await self._refresh()
+        finally:
+            self._busy = False
+
+    async def _refresh(self) -> int:
         deps = self._deps
         places = await deps.store.queue_ahead()
         self._shown = {job_id: ahead for job_id, ahead in self._shown.items() if job_id in places}

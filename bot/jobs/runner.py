@@ -113,7 +113,7 @@ class JobRunner:
             if job.owner == self._deps.owner:
                 self.start(job)
                 mine += 1
-        if started:
+        if started and self.notices.due():
             self.spawn(self._refresh_places(), name="queue-places")
         return mine
 
@@ -145,6 +145,8 @@ class JobRunner:
                 started += 1
         await self._drop_lost()
         started += await self.dispatch_once()  # slots freed on other replicas, or by a crash
+        if self.notices.due():
+            await self.notices.refresh()  # places that moved since the last refresh was skipped
         return started
 
     async def _drop_lost(self) -> None:

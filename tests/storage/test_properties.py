@@ -151,8 +151,8 @@ async def _apply(store, clock, model: Model, step: tuple[Any, ...]) -> None:  # 
         job = await store.get_job(job_id)
         if kind in ("deliver", "fail") and not first:
             return  # finishing a job whose money already moved is the caller's bug; audit() reports it
-        if kind == "deliver" and job.state is JobState.QUEUED:
-            return  # a queued job cannot have been made
+        if kind in ("deliver", "settle") and job.state is JobState.QUEUED:
+            return  # a queued job cannot have been made, so nothing can be charged for it
         if kind == "deliver":
             billed = step[2] or job.duration
             await walk(store, job_id)

@@ -85,6 +85,8 @@ async def test_three_users_ten_each_start_round_robin(store_factory, clock):
             order.append(job.user_id)
             running.append(job.id)
         assert len(running) <= 5
+        places = await store.queue_ahead()
+        assert {i: await store.queue_place(i) for i in places} == places  # the cheap read agrees
     # B and C never started, so they go first; then each user in turn, oldest first per user.
     assert order == ["B", "C", "A"] * 5 + ["B", "C"] * 5
     for user in "ABC":
@@ -137,3 +139,16 @@ async def test_orphaned_queued_jobs_move_to_the_replica_that_starts_them(store_f
     await _deliver(two, orphan.id)
     [taken] = await two.start_queued("r2", 30)
     assert taken.owner == "r2" and taken.lease_until == clock.now + 30
+
+
+async def test_queue_place_agrees_with_the_full_order(store_factory, clock):
+    store = await store_factory(max_inflight=2, max_inflight_per_user=1, default_budget_micros=10**9)
+    users = ["U3", "U1", "U2", "U1", "U3", "U3", "U2", "U1", "U4", "U1"]
+    for user in users:
+        clock.advance(0.5)
+        await store.reserve(new_job(user=user), owner="r1", lease_s=30)
+    places = await store.queue_ahead()
+    assert sorted(places.values()) == list(range(len(users) - 2))
+    assert {i: await store.queue_place(i) for i in places} == places
+    running = [j for u in set(users) for j in await store.user_jobs(u) if j.state is S.ACCEPTED]
+    assert await store.queue_place(running[0].id) is None
