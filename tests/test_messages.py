@@ -196,6 +196,16 @@ def test_queued_answer_gives_the_place():
     assert "queued, 2 ahead of it" in text and "$0.055 is reserved" in text
 
 
+def test_help_explains_the_queue_and_its_limits():
+    text = messages.video_help(SETTINGS)
+    assert "3 videos in progress at once (the whole workspace 50)" in text
+    assert "fair queue (up to 10 of yours" in text and "Cancel" in text
+    no_queue = messages.video_help(SETTINGS.model_copy(update={"max_queued_per_user": 0}))
+    assert (
+        "refused until one finishes" in no_queue and "queue" not in no_queue.split("Cost")[1].split("\n")[1]
+    )
+
+
 def test_queue_full_refusal_says_how_to_fix():
     text = messages.refusal(refused("queue_full"), SETTINGS)
     assert "10 videos waiting in the queue" in text and "Cancel" in text

@@ -97,12 +97,24 @@ def video_help(settings: Settings) -> str:
         f"• Cost: {format_usd(settings.price_micros)} per second of video, "
         f"so {secs(settings.duration_default)} costs "
         f"{format_usd(settings.duration_default * settings.price_micros)}; it comes out of your budget.\n"
-        f"• You can have {settings.max_inflight_per_user} videos in progress at once (the workspace "
-        f"{settings.max_inflight}); more wait in a fair queue (up to {settings.max_queued_per_user} of "
-        "yours, money reserved), and the Cancel button in a thread releases the money of a video that "
-        "has not started yet.\n"
+        f"• {_queue_help(settings)}\n"
         "• `/video budget`: what you have left · `/video history`: your last 10 videos, queued and "
         "cancelled ones too · `/video help`: this text"
+    )
+
+
+def _queue_help(settings: Settings) -> str:
+    """The in-flight limits and the queue, in one sentence of `/video help`."""
+    limits = (
+        f"You can have {settings.max_inflight_per_user} videos in progress at once "
+        f"(the whole workspace {settings.max_inflight})"
+    )
+    if settings.max_queued_per_user == 0:
+        return f"{limits}; beyond that a request is refused until one finishes."
+    return (
+        f"{limits}; more wait in a fair queue (up to {settings.max_queued_per_user} of yours, money "
+        "reserved), and the Cancel button in a video's thread releases the money of one that has not "
+        "started yet."
     )
 
 
