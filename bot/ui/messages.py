@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from bot.money import format_usd
 from bot.settings import Settings
+from bot.ui.waiting import NO_CANCEL, about, ahead_words, queue_help, time_left
 from storage.api import PeriodKind, Refused
 from storage.models import BudgetStatus, Job, JobState
 
@@ -97,24 +98,9 @@ def video_help(settings: Settings) -> str:
         f"• Cost: {format_usd(settings.price_micros)} per second of video, "
         f"so {secs(settings.duration_default)} costs "
         f"{format_usd(settings.duration_default * settings.price_micros)}; it comes out of your budget.\n"
-        f"• {_queue_help(settings)}\n"
+        f"• {queue_help(settings)}\n"
         "• `/video budget`: what you have left · `/video history`: your last 10 videos, queued and "
         "cancelled ones too · `/video help`: this text"
-    )
-
-
-def _queue_help(settings: Settings) -> str:
-    """The in-flight limits and the queue, in one sentence of `/video help`."""
-    limits = (
-        f"You can have {settings.max_inflight_per_user} videos in progress at once "
-        f"(the whole workspace {settings.max_inflight})"
-    )
-    if settings.max_queued_per_user == 0:
-        return f"{limits}; beyond that a request is refused until one finishes."
-    return (
-        f"{limits}; more wait in a fair queue (up to {settings.max_queued_per_user} of yours, money "
-        "reserved), and the Cancel button in a video's thread releases the money of one that has not "
-        "started yet."
     )
 
 
@@ -225,18 +211,6 @@ def refusal(refused: Refused, settings: Settings | None = None) -> str:
     )
 
 
-def ahead_words(ahead: int) -> str:
-    """`next in line` or `3 ahead of it`."""
-    return "next in line" if ahead <= 0 else f"{ahead} ahead of it"
-
-
-def about(seconds: float) -> str:
-    """A rough span of time: `about 40 s`, `about 3 min`."""
-    if seconds < 90:
-        return f"about {max(5, round(seconds / 5) * 5)} s"
-    return f"about {round(seconds / 60)} min"
-
-
 POLICY_REFUSAL = (
     "I can't make this video: the prompt includes something this workspace's content policy doesn't "
     "allow. Nothing was reserved or charged. Rephrase the prompt and try again; a video admin can tell "
@@ -297,17 +271,6 @@ def reason_gateway_failed(detail: str | None) -> str:
     )
 
 
-NO_CANCEL = "it can't be cancelled now: the video service has started making it"
-
-
-def _left(job: Job, now: float | None, estimate_s: float | None) -> str:
-    """`, about 40 s left` from the usual generation time, when there is one."""
-    if estimate_s is None or now is None:
-        return ""
-    left = estimate_s - (now - (job.submitted_at or now))
-    return f", {about(left)} left" if left > 0 else ", taking longer than usual"
-
-
 def status_text(
     job: Job, now: float | None = None, *, ahead: int | None = None, estimate_s: float | None = None
 ) -> str:
@@ -326,7 +289,9 @@ def status_text(
         return f":rocket: Sent to the video service{usual}; {NO_CANCEL}."
     if state is S.GENERATING:
         since = job.submitted_at or job.started_at or job.created_at
-        took = f" ({elapsed(now - since)} elapsed{_left(job, now, estimate_s)})" if now is not None else ""
+        took = (
+            f" ({elapsed(now - since)} elapsed{time_left(job, now, estimate_s)})" if now is not None else ""
+        )
         return f":movie_camera: Generating{took}… ({NO_CANCEL})"
     if state is S.CANCELLED:
         who = f" by {_user(job.cancelled_by)}" if job.cancelled_by else ""
