@@ -16,8 +16,10 @@ from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
 
-MAX_EDITS = 10  # chat.update is Tier 3 (~50/min per workspace): leave most of it to running jobs
-MIN_INTERVAL_S = 2.0  # places are refreshed at most this often (a flood of starts is one refresh)
+# chat.update is Tier 3 (~50/min per workspace, https://api.slack.com/methods/chat.update): places take
+# at most MAX_EDITS per MIN_INTERVAL_S of it (30/min), front of the queue first; running jobs need the rest.
+MAX_EDITS = 5
+MIN_INTERVAL_S = 10.0
 ESTIMATE_TTL_S = 10.0  # a flood of queued jobs reads the usual generation time once, not once each
 
 
@@ -74,11 +76,14 @@ class QueueNotices:
         """Edit the status of queued jobs we own whose place changed; returns how many were edited."""
         if self._busy:
             return 0
-        self._busy, self._last = True, time.monotonic()
+        self._busy = True
         try:
-            return await self._refresh()
+            edited = await self._refresh()
         finally:
             self._busy = False
+        if edited:  # only edits spend the interval: a round with nothing to say costs Slack nothing
+            self._last = time.monotonic()
+        return edited
 
     async def _refresh(self) -> int:
         deps = self._deps

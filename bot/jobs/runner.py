@@ -34,6 +34,7 @@ class JobRunner:
         self._dispatch_task: asyncio.Task[None] | None = None
         self._dispatch_wanted = asyncio.Event()
         self.notices = QueueNotices(deps)
+        self._again: set[str] = set()  # started from the queue while their queued task was finishing
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -58,6 +59,9 @@ class JobRunner:
 
     def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
         self._tasks.pop(job_id, None)
+        if job_id in self._again:
+            self._again.discard(job_id)
+            self.spawn(self._resume(job_id), name=f"resume-{job_id}")
         self.want_dispatch()  # a slot may have freed up
         self._set_idle_if_none_left()
         if task.cancelled():
@@ -110,12 +114,22 @@ class JobRunner:
         mine = 0
         for job in started:
             log_event(log, "job.dequeued", job_id=job.id, user=job.user_id, owner=job.owner)
-            if job.owner == self._deps.owner:
+            if job.owner != self._deps.owner:
+                continue
+            if job.id in self._tasks:
+                self._again.add(job.id)  # its queued task may have looked just before: go again after it
+            else:
                 self.start(job)
-                mine += 1
+            mine += 1
         if started and self.notices.due():
             self.spawn(self._refresh_places(), name="queue-places")
         return mine
+
+    async def _resume(self, job_id: str) -> None:
+        """Drive a job that left the queue while its previous task was ending, if nobody does."""
+        job = await self._deps.store.get_job(job_id)
+        if job is not None and job.owner == self._deps.owner and job.state is not JobState.QUEUED:
+            self.start(job)  # a finished job's task returns at once
 
     async def _refresh_places(self) -> None:
         await self.notices.refresh()
