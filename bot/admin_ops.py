@@ -21,8 +21,9 @@ from bot.commands import (
     ShowUsage,
 )
 from bot.money import format_usd
-from bot.ui import admin_messages as words
+from bot.ui.words import admin as words
 from storage.api import Store
+from storage.billing import billed_seconds
 from storage.models import AdminAction, Job
 
 EXPORT_HEADER = ("when_utc", "job_id", "user", "prompt", "seconds", "status", "cost_usd", "cost_micros")
@@ -122,7 +123,7 @@ def audit_csv(entries: list[AdminAction]) -> str:
 
 
 def _seconds(job: Job) -> int:
-    return (job.result_duration or job.duration) if job.charged_micros else job.duration
+    return billed_seconds(job) if job.charged_micros else job.duration
 
 
 def ledger_csv(jobs: list[Job]) -> str:

@@ -5,26 +5,39 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.deps import Deps
+from bot.jobs.runner import JobRunner
 from handlers import admin, buttons, forms, home, video
 
 log = logging.getLogger("videobot.bolt")
 
 
-def create_app(deps: Deps) -> AsyncApp:
-    """Build the Bolt app for these dependencies."""
+class _NotOurConcern(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns, on every start, that
+    the client we give it wins over that token. It does, by design: drop that one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+log.addFilter(_NotOurConcern())
+
+
+def create_app(deps: Deps, runner: JobRunner) -> AsyncApp:
+    """Build the Bolt app for these dependencies; `runner` drives the jobs and owns the follow-up tasks."""
     settings = deps.settings
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     app = AsyncApp(
         client=deps.slack,
         signing_secret=secret,
-        # Handlers only parse, reserve and ack; the slow work is owned by the job runner, so Bolt
-        # may answer Slack as soon as the listener returns.
+        # Bolt answers Slack's HTTP request only when the listener returns, so every listener only
+        # parses, reserves and acks, and returns: the slow work runs in tasks the runner owns.
         process_before_response=True,
         request_verification_enabled=settings.effective_mode == "http",
         logger=log,
     )
     for module in (video, admin, forms, buttons, home):
-        module.register(app, deps)
+        module.register(app, deps, runner)
     return app

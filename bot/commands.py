@@ -14,10 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.money import MoneyError, parse_usd
+from bot.money import parse_usd
 from bot.policy import MAX_TERM_CHARS, normalize
 from bot.settings import Settings
-from bot.ui import admin_messages, messages
+from bot.ui.words import admin as admin_words
+from bot.ui.words import video as video_words
+from storage.errors import MoneyError
 
 MAX_PROMPT_CHARS = 2000
 
@@ -102,11 +104,11 @@ def _is_flag(token: str) -> bool:
 def _parse_duration(value: str, settings: Settings) -> int | ParseError:
     match = _NUMBER.match(value)
     if match is None:
-        return ParseError(messages.err_bad_duration(value, settings))
+        return ParseError(video_words.err_bad_duration(value, settings))
     digits = match.group(1).lstrip("0") or "0"
     seconds = int(digits) if len(digits) <= 6 else 10**6
     if not settings.duration_min <= seconds <= settings.duration_max:
-        return ParseError(messages.err_duration_range(value, settings))
+        return ParseError(video_words.err_duration_range(value, settings))
     return seconds
 
 
@@ -114,7 +116,7 @@ def _parse_ratio(value: str, settings: Settings) -> str | ParseError:
     match = _RATIO.match(value)
     ratio = f"{int(match.group(1))}:{int(match.group(2))}" if match else value
     if ratio not in settings.aspect_ratios:
-        return ParseError(messages.err_bad_ratio(value, settings))
+        return ParseError(video_words.err_bad_ratio(value, settings))
     return ratio
 
 
@@ -132,16 +134,16 @@ def _split_flags(tokens: list[str]) -> tuple[list[str], dict[str, tuple[str, str
         name, eq, value = _canonical_flag(token).partition("=")
         kind = _FLAG_NAMES.get(name.lower())
         if kind is None:
-            return ParseError(messages.err_unknown_flag(token.partition("=")[0]))
+            return ParseError(video_words.err_unknown_flag(token.partition("=")[0]))
         if not eq:
             if i >= len(tokens) or _is_flag(tokens[i]):
-                return ParseError(messages.err_missing_value(name, kind))
+                return ParseError(video_words.err_missing_value(name, kind))
             value = tokens[i]
             i += 1
         if not value:
-            return ParseError(messages.err_missing_value(name, kind))
+            return ParseError(video_words.err_missing_value(name, kind))
         if kind in flags:
-            return ParseError(messages.err_duplicate_flag(kind))
+            return ParseError(video_words.err_duplicate_flag(kind))
         flags[kind] = (name, value)
     return words, flags
 
@@ -164,9 +166,9 @@ def parse_video(text: str, settings: Settings) -> VideoRequest | Subcommand | Pa
         ratio = _parse_ratio(flags["ratio"][1], settings)
     prompt = " ".join(words)
     if not prompt:
-        return ParseError(messages.err_empty_prompt())
+        return ParseError(video_words.err_empty_prompt())
     if len(prompt) > MAX_PROMPT_CHARS:
-        return ParseError(messages.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS))
+        return ParseError(video_words.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS))
     if isinstance(duration, ParseError):
         return duration
     if isinstance(ratio, ParseError):
@@ -270,19 +272,19 @@ def _amount(verb: str, token: str) -> int | ParseError:
     try:
         return parse_usd(unslack(token))
     except MoneyError as exc:
-        return ParseError(admin_messages.err_admin(verb, str(exc)))
+        return ParseError(admin_words.err_admin(verb, str(exc)))
 
 
 def _user(verb: str, token: str) -> str | ParseError:
     user = parse_user(token)
     if user is None:
-        return ParseError(admin_messages.err_admin_user(verb, token))
+        return ParseError(admin_words.err_admin_user(verb, token))
     return user
 
 
 def _budget(args: list[str]) -> AdminCommand | ParseError:
     if len(args) != 2:
-        return ParseError(admin_messages.err_admin_arity("budget"))
+        return ParseError(admin_words.err_admin_arity("budget"))
     micros = _amount("budget", args[1])
     if isinstance(micros, ParseError):
         return micros
@@ -294,7 +296,7 @@ def _budget(args: list[str]) -> AdminCommand | ParseError:
 
 def _cap(args: list[str]) -> AdminCommand | ParseError:
     if len(args) != 1:
-        return ParseError(admin_messages.err_admin_arity("cap"))
+        return ParseError(admin_words.err_admin_arity("cap"))
     if args[0].lower() in ("off", "none"):
         return SetCap(micros=None)
     micros = _amount("cap", args[0])
@@ -303,7 +305,7 @@ def _cap(args: list[str]) -> AdminCommand | ParseError:
 
 def _one_user(verb: str, args: list[str]) -> str | ParseError:
     if len(args) != 1:
-        return ParseError(admin_messages.err_admin_arity(verb))
+        return ParseError(admin_words.err_admin_arity(verb))
     return _user(verb, args[0])
 
 
@@ -312,15 +314,13 @@ def _block(args: list[str]) -> AdminCommand | ParseError:
     if sub == "list" and len(args) == 1:
         return ListBlocked()
     if sub not in ("add", "remove") or len(args) < 2:
-        return ParseError(admin_messages.err_admin_arity("block"))
+        return ParseError(admin_words.err_admin_arity("block"))
     typed = unslack(" ".join(args[1:]))
     term = normalize(typed)
     if not term:
-        return ParseError(admin_messages.err_admin("block", "A term needs letters or digits"))
+        return ParseError(admin_words.err_block_term_empty())
     if len(term) > MAX_TERM_CHARS:
-        return ParseError(
-            admin_messages.err_admin("block", f"A term can be at most {MAX_TERM_CHARS} characters")
-        )
+        return ParseError(admin_words.err_block_term_long(MAX_TERM_CHARS))
     return SetBlocked(term=term, blocked=sub == "add")
 
 
@@ -344,8 +344,8 @@ def parse_admin(text: str) -> AdminCommand | ParseError:
         return _block(args)
     if verb in ("help", "export", "usage", "audit"):
         if args:
-            return ParseError(admin_messages.err_admin_arity(verb))
+            return ParseError(admin_words.err_admin_arity(verb))
         if verb == "audit":
             return ShowAudit()
         return AdminHelp() if verb == "help" else Export()
-    return ParseError(admin_messages.err_admin_unknown(tokens[0]))
+    return ParseError(admin_words.err_admin_unknown(tokens[0]))

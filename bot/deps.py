@@ -7,7 +7,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import aiohttp
 import httpx
@@ -21,10 +20,6 @@ from bot.slack.ingress import Ingress
 from storage import open_store
 from storage.api import LedgerConfig, Store
 
-if TYPE_CHECKING:
-    from bot.jobs.runner import JobRunner
-
-
 START_CONCURRENCY = 4
 START_DEFER_MAX_S = 1.0  # a job waits at most this long after its acceptance for a quiet moment
 UPLOAD_CONCURRENCY = 8
@@ -35,7 +30,7 @@ GATEWAY_IN_FLIGHT = 64  # gateway requests at once (and the size of its connecti
 
 @dataclass
 class Deps:
-    """Shared resources handed to handlers and the job runner."""
+    """Shared resources handed to handlers and the job runner (which is built on them, not in them)."""
 
     settings: Settings
     store: Store
@@ -43,7 +38,6 @@ class Deps:
     http: httpx.AsyncClient  # media downloads, uploads, response_url
     slack: AsyncWebClient
     clock: Callable[[], float] = time.time
-    runner: JobRunner | None = field(default=None)
     # How many jobs may be in their start-up burst (announce + create) at once: a flood of commands
     # then queues its background work here instead of starving the acks of new commands.
     start_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(START_CONCURRENCY))
@@ -58,11 +52,8 @@ class Deps:
 
     @property
     def owner(self) -> str:
+        """This replica's name in job leases."""
         return self.settings.replica_id
-
-    def job_runner(self) -> JobRunner:
-        assert self.runner is not None, "the job runner is attached before the app serves"
-        return self.runner
 
 
 def ledger_config(settings: Settings, clock: Callable[[], float] = time.time) -> LedgerConfig:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from bot.ui.words import money as words
+from storage.errors import MoneyError
+
 MICROS_PER_USD = 1_000_000
-
-
-class MoneyError(ValueError):
-    """An amount that cannot be read as dollars."""
 
 
 def parse_usd(text: str) -> int:
@@ -19,20 +18,20 @@ def parse_usd(text: str) -> int:
     if raw.startswith("$"):
         raw = raw[1:].strip()
     if not raw or (raw[0] in "+-" and not raw[1:]):
-        raise MoneyError(f"'{text}' is not an amount; write it like 5, 5.5 or $5.50")
+        raise MoneyError(words.not_an_amount(text))
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise MoneyError(f"'{text}' is not an amount; write it like 5, 5.5 or $5.50") from None
+        raise MoneyError(words.not_an_amount(text)) from None
     if not value.is_finite():
-        raise MoneyError(f"'{text}' is not an amount; write it like 5, 5.5 or $5.50")
+        raise MoneyError(words.not_an_amount(text))
     if value < 0:
-        raise MoneyError(f"'{text}' is negative; amounts must be 0 or more")
+        raise MoneyError(words.negative(text))
     micros = value * MICROS_PER_USD
     if micros != micros.to_integral_value():
-        raise MoneyError(f"'{text}' has more than 6 decimals; use at most 6 (micro-dollars)")
+        raise MoneyError(words.too_precise(text))
     if micros > 10**15:
-        raise MoneyError(f"'{text}' is too large; use at most $1,000,000,000")
+        raise MoneyError(words.too_large(text))
     return int(micros)
 
 
@@ -43,8 +42,3 @@ def format_usd(micros: int) -> str:
     digits = f"{frac:06d}".rstrip("0")
     digits = digits.ljust(2, "0")
     return f"{sign}${whole:,}.{digits}"
-
-
-def cost_micros(seconds: int, price_per_second_micros: int) -> int:
-    """What `seconds` of video cost at a per-second price."""
-    return seconds * price_per_second_micros

@@ -6,17 +6,25 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 from bot.app import create_app
+from bot.checks import until_checked
 from bot.deps import Deps, open_deps
+from bot.health import HealthServer
 from bot.jobs.runner import JobRunner
 from bot.settings import Settings
 from bot.slack.transports import HttpTransport, SocketTransport, Transport
+from bot.stopping import unless_stopped
+from storage.errors import ListenError
 
 log = logging.getLogger(__name__)
+
+READY_TIMEOUT_S = 2.0
+STOP_TIMEOUT_S = 9.0  # SIGTERM to exit within 10 s, whatever is in flight
 
 
 class Service:
@@ -29,6 +37,7 @@ class Service:
         self.deps: Deps | None = None
         self.runner: JobRunner | None = None
         self.transport: Transport | None = None
+        self.health: HealthServer | None = None
 
     @property
     def events_url(self) -> str:
@@ -36,20 +45,56 @@ class Service:
         return self.transport.url if isinstance(self.transport, HttpTransport) else ""
 
     async def start(self) -> None:
+        """Open the dependencies, build the app and its transport, start serving and the lease loop."""
         deps = await self._stack.enter_async_context(open_deps(self.settings, clock=self._clock))
         self.deps = deps
         self.runner = JobRunner(deps)
-        deps.runner = self.runner
-        app = create_app(deps)
+        app = create_app(deps, self.runner)
         if self.settings.effective_mode == "socket":
             assert self.settings.slack_app_token is not None
             token = self.settings.slack_app_token.get_secret_value()
+            await self.start_health()
             self.transport = SocketTransport(app, token, deps.ingress)
         else:
-            self.transport = HttpTransport(app, self.settings.host, self.settings.port, deps.ingress)
+            self.transport = HttpTransport(
+                app, self.settings.host, self.settings.port, deps.ingress, readiness=self.readiness
+            )
         await self.transport.start()
         self.runner.start_lease_loop()
-        log.info("videobot started", extra={"event": "service.started", "mode": self.settings.effective_mode})
+        log.info(
+            "videobot started",
+            extra={
+                "event": "service.started",
+                "mode": self.settings.effective_mode,
+                "health": self.health_url,
+            },
+        )
+
+    async def start_health(self) -> None:
+        """Socket Mode: serve /healthz, /readyz and /metrics on their own port, from before the
+        start-up checks on, so a probe sees "alive, not ready" while Slack is out of reach."""
+        if self.settings.effective_mode == "socket" and self.health is None:
+            self.health = HealthServer(self.settings.host, self.settings.health_port, self.readiness)
+            await self.health.start()
+
+    @property
+    def health_url(self) -> str:
+        """Base URL of /healthz, /readyz and /metrics."""
+        if self.health is not None:
+            return self.health.url
+        return self.events_url.removesuffix("/slack/events")
+
+    async def readiness(self) -> dict[str, bool]:
+        """What /readyz reports: the database answers, and Slack can reach us (or we it)."""
+        database = False
+        if self.deps is not None:
+            try:
+                await asyncio.wait_for(self.deps.store.ping(), timeout=READY_TIMEOUT_S)
+                database = True
+            except Exception as exc:
+                log.warning("database not ready: %s", type(exc).__name__, extra={"event": "ready.db"})
+        slack = self.transport is not None and await self.transport.ready()
+        return {"database": database, "slack": slack}
 
     async def stop(self) -> None:
         """Stop taking commands, stop the jobs where they stand (all persisted), close everything."""
@@ -58,18 +103,44 @@ class Service:
                 await self.transport.stop()
         if self.runner is not None:
             await self.runner.close()
+        if self.health is not None:
+            await self.health.stop()
         await self._stack.aclose()
-        log.info("videobot stopped", extra={"event": "service.stopped"})
+        if self.deps is not None:
+            log.info("videobot stopped", extra={"event": "service.stopped"})
 
 
-async def serve_forever(settings: Settings) -> None:
-    """`videobot run`: serve until SIGTERM or SIGINT, then shut down within 10 s."""
-    service = Service(settings)
+async def serve_forever(settings: Settings) -> int:
+    """`videobot run`: check, start and serve until SIGTERM or SIGINT; stop within 10 s in any state.
+
+    Returns the exit status: 0 after a signal, 2 when a start-up check failed (printed, one line each).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await service.start()
-    await stop.wait()
-    log.info("shutting down", extra={"event": "service.stopping"})
-    await asyncio.wait_for(service.stop(), timeout=9.5)
+    service = Service(settings)
+    problems: list[str] = []
+    try:
+        await service.start_health()
+        problems = await until_checked(settings, stop)
+        if not problems and not stop.is_set():
+            # Connecting may take long (Slack out of reach): a signal meanwhile cancels it.
+            started, _ = await unless_stopped(service.start(), stop)
+            if started:
+                await stop.wait()
+            log.info("shutting down", extra={"event": "service.stopping"})
+    except ListenError as exc:
+        problems = [f"start-up check failed: {exc}"]
+    finally:
+        try:
+            await asyncio.wait_for(service.stop(), timeout=STOP_TIMEOUT_S)
+        except TimeoutError:
+            # Everything is in the database already; the next start resumes what was left.
+            log.error(
+                "stop took over %.0f s; exiting anyway", STOP_TIMEOUT_S, extra={"event": "service.stop_slow"}
+            )
+    if problems:
+        print("\n".join(problems), file=sys.stderr)  # last, after any log line, for the operator
+        return 2
+    return 0

@@ -6,17 +6,23 @@ import re
 import socket
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.money import MoneyError, parse_usd
+from bot.money import parse_usd
+from storage.errors import MoneyError, SettingsError
 
 _ORIGIN = re.compile(r"^(https?)://([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\])(:\d{1,5})?$")
 _RATIO = re.compile(r"^([1-9]\d{0,2}):([1-9]\d{0,2})$")
-
-
-class SettingsError(Exception):
-    """A missing or malformed setting; its message is one line naming the variable."""
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _env(name: str) -> Any:
@@ -32,8 +38,14 @@ def _csv(value: Any) -> Any:
 class Settings(BaseSettings):
     """Every variable of SPEC.md "Configuration", with its default."""
 
+    # env_ignore_empty: `SLACK_APP_TOKEN=` (as .env.example leaves it) means "not set", not "set to ''".
     model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", populate_by_name=True, frozen=True, case_sensitive=False
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
@@ -96,6 +108,23 @@ class Settings(BaseSettings):
     )
     download_grace_s: float = Field(10.0, gt=0, validation_alias=AliasChoices("VIDEOBOT_DOWNLOAD_GRACE_S"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("VIDEOBOT_LOG_LEVEL"))
+    health_port: int = Field(9090, ge=0, le=65535, validation_alias=AliasChoices("VIDEOBOT_HEALTH_PORT"))
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"'{value}' is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _token_kind(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # A bot token pasted where the app token goes (or the reverse) is the commonest set-up slip.
+        prefix = "xoxb-" if info.field_name == "slack_bot_token" else "xapp-"
+        if value is not None and not value.get_secret_value().startswith(prefix):
+            raise ValueError(f"should start with {prefix} (copy it from the app's settings page)")
+        return value
 
     @field_validator("admins", "aspect_ratios", "media_origins", mode="before")
     @classmethod
@@ -186,20 +215,23 @@ class Settings(BaseSettings):
 
     @property
     def default_aspect_ratio(self) -> str:
+        """The first allowed aspect ratio, used when a request names none."""
         return self.aspect_ratios[0]
 
     @property
     def effective_mode(self) -> Literal["socket", "http"]:
+        """`socket` or `http`: as set, else Socket Mode when an app token is given."""
         if self.mode is not None:
             return self.mode
         return "socket" if self.slack_app_token is not None else "http"
 
     @property
     def max_video_bytes(self) -> int:
+        """VIDEOBOT_MAX_VIDEO_MB in bytes."""
         return self.max_video_mb * 1024 * 1024
 
-    def require_for_run(self) -> None:
-        """Check the secrets `videobot run` needs; raise SettingsError naming the first missing one."""
+    def missing_for_run(self) -> list[str]:
+        """The variables `videobot run` needs that are not set."""
         missing = []
         if self.slack_bot_token is None:
             missing.append("SLACK_BOT_TOKEN")
@@ -209,10 +241,17 @@ class Settings(BaseSettings):
             missing.append("SLACK_SIGNING_SECRET")
         if self.effective_mode == "socket" and self.slack_app_token is None:
             missing.append("SLACK_APP_TOKEN")
+        return missing
+
+    def require_for_run(self) -> None:
+        """Check the secrets `videobot run` needs; raise SettingsError naming every missing one."""
+        missing = self.missing_for_run()
         if missing:
-            raise SettingsError(
-                f"configuration error: {missing[0]} is required by 'videobot run' but not set"
-            )
+            raise SettingsError("\n".join(_missing_line(name) for name in missing))
+
+
+def _missing_line(name: str) -> str:
+    return f"configuration error: {name} is required by 'videobot run' but not set"
 
 
 _ENV_NAMES = {
@@ -221,16 +260,39 @@ _ENV_NAMES = {
 }
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build Settings from the environment; a bad value raises SettingsError with one clear line."""
+def load_settings(*, for_run: bool = False, **overrides: Any) -> Settings:
+    """Build Settings from the environment; bad values raise SettingsError with one line each.
+
+    With `for_run`, the secrets `videobot run` needs are checked too, and reported along with any
+    malformed value, so one run names every problem.
+    """
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        raise SettingsError(_one_line(exc)) from None
+        lines = [_one_line(err) for err in exc.errors(include_url=False)]
+        if for_run:
+            lines += [_missing_line(name) for name in _missing_despite(exc, overrides)]
+        raise SettingsError("\n".join(dict.fromkeys(lines))) from None
+    if for_run:
+        settings.require_for_run()
+    return settings
 
 
-def _one_line(exc: ValidationError) -> str:
-    err = exc.errors(include_url=False)[0]
+def _missing_despite(exc: ValidationError, overrides: dict[str, Any]) -> list[str]:
+    """The required secrets missing as well, judged with the malformed values set to their defaults."""
+    by_env = {env: field for field, env in _ENV_NAMES.items()}
+    bad = {by_env.get(str(err["loc"][0]), str(err["loc"][0])) for err in exc.errors() if err.get("loc")}
+    bad &= set(Settings.model_fields)
+    defaults = {name: Settings.model_fields[name].get_default(call_default_factory=True) for name in bad}
+    try:
+        missing = Settings(**(overrides | defaults)).missing_for_run()
+    except ValidationError:
+        return []
+    named = {_ENV_NAMES[name] for name in bad}
+    return [name for name in missing if name not in named]
+
+
+def _one_line(err: Any) -> str:
     loc = err.get("loc") or ()
     field = str(loc[0]) if loc else ""
     name = _ENV_NAMES.get(field, field.upper())

@@ -10,18 +10,19 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.admin_ops import AdminResult, run_admin
+from bot.admin_ops import run_admin
 from bot.commands import Export, ParseError, SetBlocked, parse_admin
 from bot.deps import Deps
-from bot.errors import VideobotError
+from bot.jobs.runner import JobRunner
 from bot.logs import log_event
 from bot.slack import api as slack_io
-from bot.ui import admin_messages as words
+from bot.ui.words import admin as words
+from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
     """Attach the /video-admin command listener."""
 
     @app.command("/video-admin")
@@ -35,22 +36,21 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if isinstance(parsed, ParseError):
             await ack(response_type="ephemeral", text=parsed.message)
             return
+        log_event(log, "admin.command", user=user_id, command=type(parsed).__name__)
         if isinstance(parsed, Export):
-            # The CSV upload is slow; the ack goes first and the file follows in the admin's DM.
+            # Reading the period and uploading the CSV are slow: the ack goes first (and the listener
+            # returns at once), the file follows in the admin's DM from an owned task.
             await ack(response_type="ephemeral", text=words.admin_export_started())
-            result = await run_admin(deps.store, parsed, actor=user_id)
-            deps.job_runner().spawn(
-                _send_export(deps, user_id, result, command.get("response_url")), name="export"
-            )
+            runner.spawn(_send_export(deps, user_id, parsed, command.get("response_url")), name="export")
             return
         result = await run_admin(deps.store, parsed, actor=user_id)
         if isinstance(parsed, SetBlocked):
             deps.policy.forget()  # this replica applies the new policy at once
-        log_event(log, "admin.command", user=user_id, command=type(parsed).__name__)
         await ack(response_type="ephemeral", text=result.text)
 
 
-async def _send_export(deps: Deps, user_id: str, result: AdminResult, response_url: Any) -> None:
+async def _send_export(deps: Deps, user_id: str, export: Export, response_url: Any) -> None:
+    result = await run_admin(deps.store, export, actor=user_id)
     assert result.csv_text is not None and result.csv_name is not None
     try:
         dm = await slack_io.open_dm(client=deps.slack, user=user_id)

@@ -13,17 +13,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot import metrics
 from bot.commands import VideoRequest
 from bot.deps import Deps
-from bot.errors import SlackDeliveryError
 from bot.jobs.delivery import tell
+from bot.jobs.runner import JobRunner
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
-from bot.ui.surfaces import (
-    ACTION_CANCEL,
-    ACTION_EDIT,
-    ACTION_REGENERATE,
-    ACTION_RETRY,
+from bot.ui.blocks.thread import ACTION_CANCEL, ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY
+from bot.ui.words.thread import (
     cancel_done,
     cancel_refused,
     click_taken,
@@ -32,7 +30,8 @@ from bot.ui.surfaces import (
     only_owner_may_retry,
 )
 from handlers.forms import open_form
-from handlers.start import start_video
+from handlers.start import StartRequest, start_video
+from storage.errors import SlackDeliveryError
 from storage.models import Job
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ async def _clicked(deps: Deps, body: dict[str, Any]) -> tuple[str, Job | None]:
     return user, await deps.store.get_job(job_id) if job_id else None
 
 
-async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
+async def _rerun(deps: Deps, runner: JobRunner, body: dict[str, Any], action: str) -> None:
     user, job = await _clicked(deps, body)
     channel = job.channel_id if job else str(body.get("channel", {}).get("id", ""))
     if job is None:
@@ -69,21 +68,22 @@ async def _rerun(deps: Deps, body: dict[str, Any], action: str) -> None:
         return
     # Recorded first, atomically: the second of two quick clicks finds the key taken.
     if not await deps.store.claim_alert(f"click:{action}:{job.id}:{user}"):
-        await _tell(deps, body, user, channel, click_taken(action))
+        await _tell(deps, body, user, channel, click_taken(retry=action == ACTION_RETRY))
         return
-    request = _same_settings(job)
-    command = {
-        "team_id": job.team_id,
-        "user_id": user,
-        "channel_id": job.channel_id,
-        "response_url": body.get("response_url") or "",
-    }
-    answer = await start_video(deps, request, command, origin="regenerate")
+    request = StartRequest(
+        video=_same_settings(job),
+        team_id=job.team_id,
+        user_id=user,
+        channel_id=job.channel_id,
+        origin="regenerate",
+        response_url=str(body.get("response_url") or "") or None,
+    )
+    answer = await start_video(deps, runner, request)
     log_event(log, "click", user=user, job_id=job.id, action=action, refused=answer.refused)
     await _tell(deps, body, user, channel, answer.text)
 
 
-async def _cancel(deps: Deps, body: dict[str, Any]) -> None:
+async def _cancel(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
     user, job = await _clicked(deps, body)
     channel = str(body.get("channel", {}).get("id", "")) or (job.channel_id if job else "")
     if job is None:
@@ -97,42 +97,48 @@ async def _cancel(deps: Deps, body: dict[str, Any]) -> None:
     if done is None:
         await _tell(deps, body, user, channel, cancel_refused(await deps.store.get_job(job.id) or job))
         return
-    deps.job_runner().want_dispatch()  # its slot or its place in the queue is free now
+    metrics.job_reached(done.state.value)
+    runner.want_dispatch()  # its slot or its place in the queue is free now
     await StatusMessage(deps).refresh(done, force=True)
     status = await deps.store.budget_status(done.user_id)
     await _tell(deps, body, user, channel, cancel_done(done, status.remaining_micros))
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+async def _edit(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
+    """Open the form filled in with the clicked job's settings (the trigger_id is good for 3 s)."""
+    user, job = await _clicked(deps, body)
+    if job is None:
+        await _tell(deps, body, user, str(body.get("channel", {}).get("id", "")), job_gone())
+        return
+    open_form(
+        deps,
+        runner,
+        trigger_id=str(body.get("trigger_id", "")),
+        user_id=user,
+        channel_id=job.channel_id,
+        prefill=_same_settings(job),
+    )
+
+
+def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
     """Attach the button listeners."""
 
     @app.action(ACTION_CANCEL)
     async def cancel(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        deps.job_runner().spawn(_cancel(deps, body), name="click-cancel")
+        runner.spawn(_cancel(deps, runner, body), name="click-cancel")
 
     @app.action(ACTION_REGENERATE)
     async def regenerate(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        deps.job_runner().spawn(_rerun(deps, body, ACTION_REGENERATE), name="click-regenerate")
+        runner.spawn(_rerun(deps, runner, body, ACTION_REGENERATE), name="click-regenerate")
 
     @app.action(ACTION_RETRY)
     async def retry(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        deps.job_runner().spawn(_rerun(deps, body, ACTION_RETRY), name="click-retry")
+        runner.spawn(_rerun(deps, runner, body, ACTION_RETRY), name="click-retry")
 
     @app.action(ACTION_EDIT)
     async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        user, job = await _clicked(deps, body)
-        if job is None:
-            await _tell(deps, body, user, str(body.get("channel", {}).get("id", "")), job_gone())
-            return
-        prefill = _same_settings(job)
-        open_form(
-            deps,
-            trigger_id=str(body.get("trigger_id", "")),
-            user_id=user,
-            channel_id=job.channel_id,
-            prefill=prefill,
-        )
+        runner.spawn(_edit(deps, runner, body), name="click-edit")

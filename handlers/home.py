@@ -8,9 +8,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from bot.errors import VideobotError
+from bot.jobs.runner import JobRunner
 from bot.slack import api as slack_io
-from bot.ui.surfaces import home_view
+from bot.ui.blocks.home import home_view
+from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,10 @@ async def publish_home(deps: Deps, user_id: str) -> None:
         log.warning("home not published", extra={"event": "home.error", "user": user_id, "error": repr(exc)})
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
     """Attach the app_home_opened listener."""
 
     @app.event("app_home_opened")
     async def home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
-            deps.job_runner().spawn(publish_home(deps, str(event.get("user", ""))), name="home")
+            runner.spawn(publish_home(deps, str(event.get("user", ""))), name="home")

@@ -5,16 +5,33 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
+from bot import metrics
 from bot.commands import VideoRequest
 from bot.deps import Deps
+from bot.jobs.runner import JobRunner
 from bot.logs import log_event
-from bot.ui import messages
-from storage.api import NewJob, Refused
+from bot.ui.words import video as words
+from storage.api import NewJob
+from storage.errors import Refused
 from storage.models import JobState
 
 log = logging.getLogger(__name__)
+
+Origin = Literal["command", "modal", "regenerate"]
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """Who asks for which video, and where: what the command, the form and the buttons all know."""
+
+    video: VideoRequest
+    team_id: str
+    user_id: str
+    channel_id: str
+    origin: Origin
+    response_url: str | None = None  # the form has none; the job then speaks only in its thread
 
 
 @dataclass(frozen=True)
@@ -26,27 +43,27 @@ class StartAnswer:
     form_block: str = "duration"  # where the form shows a refusal: the prompt for a policy refusal
 
 
-async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *, origin: str) -> StartAnswer:
+async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> StartAnswer:
     """Check the content policy, reserve the money and store the job, then hand it to the runner;
     returns the user's answer. Every way to start a video (command, form, buttons) comes through here."""
-    user_id = str(command.get("user_id", ""))
-    if await deps.policy.refuses(deps.store, req.prompt):
+    if await deps.policy.refuses(deps.store, req.video.prompt):
         # Refused before anything is reserved or stored; only the count is kept, never the prompt.
-        await deps.store.count_policy_refusal(user_id)
-        log_event(log, "job.refused", user=user_id, reason="policy", origin=origin)
-        return StartAnswer(messages.POLICY_REFUSAL, refused=True, form_block="prompt")
+        await deps.store.count_policy_refusal(req.user_id)
+        log_event(log, "job.refused", user=req.user_id, reason="policy", origin=req.origin)
+        metrics.refusal("policy")
+        return StartAnswer(words.POLICY_REFUSAL, refused=True, form_block="prompt")
     new = NewJob(
         id=uuid.uuid4().hex,
-        team_id=str(command.get("team_id", "")),
-        user_id=user_id,
-        channel_id=str(command.get("channel_id", "")),
-        prompt=req.prompt,
-        duration=req.duration,
-        aspect_ratio=req.aspect_ratio,
+        team_id=req.team_id,
+        user_id=req.user_id,
+        channel_id=req.channel_id,
+        prompt=req.video.prompt,
+        duration=req.video.duration,
+        aspect_ratio=req.video.aspect_ratio,
         model=deps.settings.model,
         price_micros=deps.settings.price_micros,
-        response_url=command.get("response_url") or None,
-        origin=origin,
+        response_url=req.response_url or None,
+        origin=req.origin,
     )
     try:
         job, status = await deps.store.reserve_with_status(
@@ -54,7 +71,8 @@ async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *,
         )
     except Refused as refused:
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
-        return StartAnswer(messages.refusal(refused, deps.settings), refused=True)
+        metrics.refusal(str(refused.reason))
+        return StartAnswer(words.refusal(refused, deps.settings), refused=True)
     log_event(
         log,
         "job.accepted",
@@ -63,13 +81,13 @@ async def start_video(deps: Deps, req: VideoRequest, command: dict[str, Any], *,
         estimate_micros=job.estimate_micros,
         state=job.state.value,
     )
-    runner = deps.job_runner()
+    metrics.job_reached(job.state.value)
     if job.state is not JobState.QUEUED:
         runner.start(job)
-        return StartAnswer(messages.accepted(job, status), refused=False)
+        return StartAnswer(words.accepted(job, status), refused=False)
     ahead = await deps.store.queue_place(job.id)
     if ahead is not None:
         runner.notices.told[job.id] = ahead  # its thread starts with the same place
     runner.start(job)  # announced in its thread with its place and a Cancel button
     runner.want_dispatch()  # it may fit a slot that freed up meanwhile
-    return StartAnswer(messages.accepted(job, status, ahead), refused=False)
+    return StartAnswer(words.accepted(job, status, ahead), refused=False)

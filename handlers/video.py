@@ -8,48 +8,53 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands import ParseError, Subcommand, parse_video
 from bot.deps import Deps
-from bot.ui import messages
+from bot.jobs.runner import JobRunner
+from bot.ui.words import video as words
 from handlers.forms import open_form
-from handlers.start import start_video
+from handlers.start import StartRequest, start_video
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
     """Attach the /video command listener."""
 
     @app.command("/video")
     async def video_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        text = await answer_video(deps, command)
+        text = await answer_video(deps, runner, command)
         if text is None:
             await ack()
         else:
             await ack(response_type="ephemeral", text=text)
 
 
-async def answer_video(deps: Deps, command: dict[str, Any]) -> str | None:
+async def answer_video(deps: Deps, runner: JobRunner, command: dict[str, Any]) -> str | None:
     """Everything /video does before the ack; returns the ephemeral answer (None: nothing to say)."""
     settings = deps.settings
     user_id = str(command.get("user_id", ""))
+    channel_id = str(command.get("channel_id", ""))
     text = str(command.get("text", ""))
     if not text.strip() and command.get("trigger_id"):
-        open_form(
-            deps,
-            trigger_id=str(command["trigger_id"]),
-            user_id=user_id,
-            channel_id=str(command.get("channel_id", "")),
-        )
+        open_form(deps, runner, trigger_id=str(command["trigger_id"]), user_id=user_id, channel_id=channel_id)
         return None
     parsed = parse_video(text, settings)
     if isinstance(parsed, ParseError):
         return parsed.message
     if isinstance(parsed, Subcommand):
         return await _subcommand(deps, parsed, user_id)
-    return (await start_video(deps, parsed, command, origin="command")).text
+    request = StartRequest(
+        video=parsed,
+        team_id=str(command.get("team_id", "")),
+        user_id=user_id,
+        channel_id=channel_id,
+        origin="command",
+        response_url=str(command.get("response_url") or "") or None,
+    )
+    return (await start_video(deps, runner, request)).text
 
 
 async def _subcommand(deps: Deps, sub: Subcommand, user_id: str) -> str:
     if sub.name == "help":
-        return messages.video_help(deps.settings)
+        return words.video_help(deps.settings)
     if sub.name == "budget":
-        return messages.budget_answer(await deps.store.budget_status(user_id))
+        return words.budget_answer(await deps.store.budget_status(user_id))
     jobs = await deps.store.user_jobs(user_id, 10)
-    return messages.history_answer(jobs)
+    return words.history_answer(jobs)

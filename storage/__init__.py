@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from storage.api import LedgerConfig, NewJob, PeriodKind, RefusalReason, Refused, Store
+from storage.api import LedgerConfig, NewJob, PeriodKind, Store
 from storage.db import Database
+from storage.errors import RefusalReason, Refused
 from storage.migrate import migrate
 from storage.models import (
     UNFINISHED_STATES,

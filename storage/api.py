@@ -12,7 +12,6 @@ from typing import Any, Literal, Protocol
 from storage.models import AdminAction, BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
 
 PeriodKind = Literal["day", "week", "month", "total"]
-RefusalReason = Literal["frozen", "inflight", "queue_full", "budget", "cap"]
 
 
 @dataclass(frozen=True)
@@ -45,30 +44,26 @@ class NewJob:
     origin: str = "command"
 
 
-class Refused(Exception):
-    """A reservation that did not fit; nothing was stored."""
-
-    def __init__(
-        self, reason: RefusalReason, status: BudgetStatus, workspace: WorkspaceStatus, estimate_micros: int
-    ) -> None:
-        super().__init__(reason)
-        self.reason: RefusalReason = reason
-        self.status = status
-        self.workspace = workspace
-        self.estimate_micros = estimate_micros
-
-
 class Store(Protocol):
     """Everything the app keeps. All money is integer micro-dollars."""
 
     dialect: Literal["sqlite", "postgresql"]
     config: LedgerConfig
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close every connection."""
+        ...
+
+    async def ping(self) -> None:
+        """One trivial query: raises when the database does not answer (for /readyz)."""
+        ...
 
     # --- ledger -----------------------------------------------------------------
-    async def reserve(self, new: NewJob, *, owner: str, lease_s: float) -> Job:
-        """Atomically check frozen / queue / budget / cap and store the job with its reservation.
+    async def reserve_with_status(
+        self, new: NewJob, *, owner: str, lease_s: float
+    ) -> tuple[Job, BudgetStatus]:
+        """Atomically check frozen / queue / budget / cap and store the job with its reservation;
+        returns it with the user's budget status, this reservation counted.
 
         Raises Refused (nothing stored) when it does not fit. The job starts ACCEPTED when a slot is
         free (its user and the workspace below their in-flight limits, nobody waiting before it), else
@@ -76,25 +71,17 @@ class Store(Protocol):
         """
         ...
 
-    async def reserve_with_status(
-        self, new: NewJob, *, owner: str, lease_s: float
-    ) -> tuple[Job, BudgetStatus]:
-        """`reserve`, also returning the user's budget status with this reservation counted."""
+    async def budget_status(self, user_id: str) -> BudgetStatus:
+        """A user's limit, spend and reservations in the current period."""
         ...
 
-    async def settle(self, job_id: str, billed_seconds: int) -> bool:
-        """Turn the reservation into a charge of billed_seconds x price; True only the first time."""
+    async def workspace_status(self) -> WorkspaceStatus:
+        """The workspace's cap, spend, reservations and effective default budget."""
         ...
 
-    async def release(self, job_id: str) -> bool:
-        """Release the reservation, nothing charged; True only the first time."""
+    async def set_user_budget(self, user_id: str, micros: int) -> None:
+        """Give a user their own budget per period."""
         ...
-
-    async def budget_status(self, user_id: str) -> BudgetStatus: ...
-
-    async def workspace_status(self) -> WorkspaceStatus: ...
-
-    async def set_user_budget(self, user_id: str, micros: int) -> None: ...
 
     async def set_default_budget(self, micros: int | None) -> None:
         """None goes back to the configured default."""
@@ -124,12 +111,10 @@ class Store(Protocol):
         """Record that alert `key` was sent this period; True only the first time."""
         ...
 
-    async def audit(self) -> list[str]:
-        """Ledger inconsistencies in words; empty when every micro-dollar balances."""
-        ...
-
     # --- jobs -------------------------------------------------------------------
-    async def get_job(self, job_id: str) -> Job | None: ...
+    async def get_job(self, job_id: str) -> Job | None:
+        """One job by id, or None."""
+        ...
 
     async def transition(
         self,
@@ -178,8 +163,6 @@ class Store(Protocol):
     async def taken_by_others(self, owner: str) -> set[str]:
         """Ids of unfinished jobs another replica owns."""
         ...
-
-    async def unfinished_jobs(self) -> list[Job]: ...
 
     # --- generation times -------------------------------------------------------
     async def record_generation_time(self, model: str, duration_s: int, seconds: float, now: float) -> None:

@@ -8,11 +8,18 @@ PostgreSQL takes a transaction-scoped advisory lock first.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 Row = dict[str, Any]
 Dialect = Literal["sqlite", "postgresql"]
+T = TypeVar("T")
+# Statements to run, each with its arguments.
+Writes = list[tuple[str, Sequence[Any]]]
+# Pure (no I/O): from the row a query read, the caller's result and the writes that go with it; raising
+# writes nothing. It may run on a backend's own thread.
+Decide = Callable[[Row], tuple[T, Writes]]
 
 
 class Tx(Protocol):
@@ -46,6 +53,16 @@ class Database(Protocol):
 
     async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:
         """Run ONE statement as its own transaction (autocommit); returns its rows (e.g. RETURNING)."""
+        ...
+
+    async def decide_and_write(self, query: str, args: Sequence[Any], decide: Decide[T]) -> T:
+        """In one serialized transaction: run `query`, give its first row to `decide`, run the writes
+        it returns, commit, and return its result. An exception from `decide` writes nothing.
+
+        A backend may commit concurrent calls together (SQLite's group commit), each in a savepoint of
+        its own and in arrival order, so each sees what the ones before it wrote; no caller learns its
+        result before the COMMIT.
+        """
         ...
 
     async def close(self) -> None:

@@ -1,4 +1,5 @@
-"""Where a job's state changes: compare-and-set transitions, field updates and replica leases."""
+"""Job records: compare-and-set transitions (checked against `storage.states`), field updates and
+replica leases."""
 
 from __future__ import annotations
 
@@ -56,6 +57,20 @@ def transition_sql(
         sql += " AND owner = ?"
         args.append(owner)
     return sql, args
+
+
+def start_queued_sql(
+    job_id: str, started: float, deadline: float, now: float, owner: str, lease_until: float
+) -> list[tuple[str, list[Any]]]:
+    """The statements moving a queued job to ACCEPTED: the guarded transition (started now, its time
+    limit counted from the start), then an orphaned job (no live lease) becomes `owner`'s."""
+    fields = {"started_at": started, "deadline_at": deadline}
+    move = transition_sql(job_id, JobState.ACCEPTED, [JobState.QUEUED], None, fields, now)
+    adopt = (
+        "UPDATE jobs SET owner = ?, lease_until = ?"
+        " WHERE id = ? AND state = 'accepted' AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
+    )
+    return [move, (adopt, [owner, lease_until, job_id, now])]
 
 
 async def fetch_job(tx: Tx, job_id: str) -> Job | None:
@@ -151,11 +166,3 @@ class Jobs:
             owner,
         )
         return {str(row["id"]) for row in rows}
-
-    async def unfinished_jobs(self) -> list[Job]:
-        """Every job not delivered, failed or expired, oldest first."""
-        async with self._db.transaction() as tx:
-            rows = await tx.fetchall(
-                f"SELECT * FROM jobs WHERE {_UNFINISHED_SQL} ORDER BY created_at, id", *_UNFINISHED
-            )
-        return [job_from_row(row) for row in rows]

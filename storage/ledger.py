@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
-from storage.api import LedgerConfig, NewJob, RefusalReason, Refused
-from storage.db import Database, Row, Tx
+from storage.api import LedgerConfig, NewJob
+from storage.billing import BILLED_SECONDS_SQL, cost_micros
+from storage.db import Database, Row, Tx, Writes
+from storage.errors import RefusalReason, Refused
 from storage.jobs import JOB_COLUMNS, job_from_row
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 from storage.periods import period_key, resets_at
 from storage.queue import WORKSPACE_QUEUE, initial_state
-from storage.sqlite import SqliteDatabase
 
 RESERVED = MoneyState.RESERVED.value
 CHARGED = MoneyState.CHARGED.value
@@ -38,7 +37,7 @@ _USAGE = (
     "SELECT user_id,"
     " COALESCE(SUM(CASE WHEN period = ? THEN 1 ELSE 0 END), 0) AS jobs,"
     " COALESCE(SUM(CASE WHEN period = ? AND money_state = ?"
-    " THEN COALESCE(result_duration, duration) ELSE 0 END), 0) AS seconds,"
+    f" THEN {BILLED_SECONDS_SQL} ELSE 0 END), 0) AS seconds,"
     " COALESCE(SUM(CASE WHEN period = ? AND money_state = ? THEN charged_micros ELSE 0 END), 0) AS spent,"
     " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved"
     " FROM jobs WHERE period = ? OR money_state = ? GROUP BY user_id"
@@ -70,11 +69,14 @@ async def charge_reservation(tx: Tx, job_id: str, billed_seconds: int, now: floa
     """Turn a held reservation into a charge; False (nothing changed) when it is no longer held."""
     if billed_seconds < 0:
         raise ValueError("billed seconds cannot be negative")
+    held = "WHERE id = ? AND money_state = ?"
+    price = await tx.fetchval(f"SELECT price_micros FROM jobs {held}", job_id, RESERVED)
+    if price is None:
+        return False
     changed = await tx.execute(
-        "UPDATE jobs SET money_state = ?, charged_micros = ? * price_micros, updated_at = ?"
-        " WHERE id = ? AND money_state = ?",
+        f"UPDATE jobs SET money_state = ?, charged_micros = ?, updated_at = ? {held}",
         CHARGED,
-        billed_seconds,
+        cost_micros(billed_seconds, int(price)),
         now,
         job_id,
         RESERVED,
@@ -177,36 +179,23 @@ class Ledger:
             default_budget_micros=await self._default_budget(tx),
         )
 
-    async def reserve(self, new: NewJob, *, owner: str, lease_s: float) -> Job:
-        """Check frozen / in-flight / budget / cap and store the job with its reservation, atomically."""
-        job, _ = await self.reserve_with_status(new, owner=owner, lease_s=lease_s)
-        return job
-
     async def reserve_with_status(
         self, new: NewJob, *, owner: str, lease_s: float
     ) -> tuple[Job, BudgetStatus]:
-        """`reserve`, also returning the user's budget status with this reservation counted."""
+        """Check frozen / in-flight / budget / cap and store the job with its reservation, atomically;
+        returns it with the user's budget status, this reservation counted."""
         if new.duration <= 0 or new.price_micros < 0:
             raise ValueError("a job needs a positive duration and a non-negative price")
-        if isinstance(self._db, SqliteDatabase):
-            # The whole transaction in one trip to SQLite's thread: acks wait on this.
-            return await self._db.run_serialized(partial(self._reserve_sync, new, owner, lease_s))
-        async with self._db.transaction(serialize=True) as tx:
-            now = self._clock()
-            row = await self._snapshot_row(tx, new.user_id, now)
-            job, status = self._decide(row, new, now, owner, lease_s)
-            await tx.execute(_INSERT_JOB, *self._job_values(job))
-        return job, status
-
-    def _reserve_sync(
-        self, new: NewJob, owner: str, lease_s: float, conn: sqlite3.Connection
-    ) -> tuple[Job, BudgetStatus]:
-        """reserve_with_status inside an open SQLite write transaction (in its thread)."""
         now = self._clock()
-        cursor = conn.execute(_SNAPSHOT, self._snapshot_args(new.user_id, self._period(now)))
-        job, status = self._decide(dict(cursor.fetchone()), new, now, owner, lease_s)
-        conn.execute(_INSERT_JOB, self._job_values(job))
-        return job, status
+
+        def decide(row: Row) -> tuple[tuple[Job, BudgetStatus], Writes]:
+            job, status = self._decide(row, new, now, owner, lease_s)
+            return (job, status), [(_INSERT_JOB, self._job_values(job))]
+
+        # Snapshot, decision and insert in one serialized transaction (on SQLite, one trip to its
+        # thread, shared with the reservations arriving meanwhile): acks wait on this.
+        args = self._snapshot_args(new.user_id, self._period(now))
+        return await self._db.decide_and_write(_SNAPSHOT, args, decide)
 
     @staticmethod
     def _job_values(job: Job) -> list[Any]:
@@ -217,7 +206,7 @@ class Ledger:
         self, row: Row, new: NewJob, now: float, owner: str, lease_s: float
     ) -> tuple[Job, BudgetStatus]:
         """The reservation decision on a snapshot: the job to store, or Refused (nothing stored)."""
-        estimate = new.duration * new.price_micros
+        estimate = cost_micros(new.duration, new.price_micros)
         status, inflight, workspace = self._statuses(row, new.user_id, now)
         reason: RefusalReason | None = None
         state = initial_state(row, inflight, self.config)
@@ -258,16 +247,6 @@ class Ledger:
             origin=new.origin,
         )
         return job, status.model_copy(update={"reserved_micros": status.reserved_micros + estimate})
-
-    async def settle(self, job_id: str, billed_seconds: int) -> bool:
-        """Turn the reservation into a charge of billed_seconds x price; True only the first time."""
-        async with self._db.transaction(serialize=True) as tx:
-            return await charge_reservation(tx, job_id, billed_seconds, self._clock())
-
-    async def release(self, job_id: str) -> bool:
-        """Release the reservation, nothing charged; True only the first time."""
-        async with self._db.transaction(serialize=True) as tx:
-            return await release_reservation(tx, job_id, self._clock())
 
     async def budget_status(self, user_id: str) -> BudgetStatus:
         """A user's limit, spend and reservations in the current period."""
@@ -395,38 +374,3 @@ class Ledger:
                 now,
             )
         return inserted == 1
-
-    async def audit(self) -> list[str]:
-        """Ledger inconsistencies in words; empty when every micro-dollar balances."""
-        async with self._db.transaction() as tx:
-            jobs = [job_from_row(r) for r in await tx.fetchall("SELECT * FROM jobs ORDER BY created_at, id")]
-            budgets = await tx.fetchall("SELECT user_id, micros FROM budgets WHERE micros < 0")
-            settings = await tx.fetchall("SELECT key, micros FROM workspace_settings WHERE micros < 0")
-        problems = [p for job in jobs for p in audit_job(job)]
-        problems += [f"budget of {r['user_id']} is negative ({r['micros']})" for r in budgets]
-        problems += [f"workspace {r['key']} is negative ({r['micros']})" for r in settings]
-        return problems
-
-
-def audit_job(job: Job) -> list[str]:
-    """What is wrong with one job's money, in words."""
-    problems: list[str] = []
-    where = f"job {job.id} ({job.state.value}, {job.money_state.value})"
-    if job.state.finished and job.money_state is MoneyState.RESERVED:
-        problems.append(f"{where}: finished but its reservation is still held")
-    if job.state is JobState.DELIVERED and job.money_state is not MoneyState.CHARGED:
-        problems.append(f"{where}: delivered but not charged")
-    if job.state.finished and job.state is not JobState.DELIVERED and job.money_state is MoneyState.CHARGED:
-        problems.append(f"{where}: did not deliver but was charged")
-    if job.money_state is MoneyState.CHARGED:
-        expected = (job.result_duration or job.duration) * job.price_micros
-        if job.charged_micros != expected:
-            problems.append(f"{where}: charged {job.charged_micros}, expected {expected}")
-    elif job.charged_micros != 0:
-        problems.append(f"{where}: charged {job.charged_micros} without being settled")
-    for name in ("price_micros", "estimate_micros", "charged_micros", "duration"):
-        if getattr(job, name) < 0:
-            problems.append(f"{where}: {name} is negative ({getattr(job, name)})")
-    if job.estimate_micros != job.duration * job.price_micros:
-        problems.append(f"{where}: estimate {job.estimate_micros} is not duration x price")
-    return problems

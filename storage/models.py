@@ -24,6 +24,7 @@ class JobState(str, Enum):
 
     @property
     def finished(self) -> bool:
+        """True for delivered, failed, expired and cancelled: nothing follows."""
         return self in (JobState.DELIVERED, JobState.FAILED, JobState.EXPIRED, JobState.CANCELLED)
 
 
@@ -101,6 +102,7 @@ class BudgetStatus(BaseModel):
 
     @property
     def remaining_micros(self) -> int:
+        """What the user may still reserve this period (never negative)."""
         return max(0, self.limit_micros - self.spent_micros - self.reserved_micros)
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
-from storage.db import Dialect, Row
+from storage.db import Decide, Dialect, Row
+
+T = TypeVar("T")
 
 # Any constant will do, as long as every replica uses the same one: it names "the ledger".
 LEDGER_LOCK_KEY = 7_146_120_221
@@ -77,6 +79,14 @@ class PostgresDatabase:
             if serialize:
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", LEDGER_LOCK_KEY)
             yield PostgresTx(conn)
+
+    async def decide_and_write(self, query: str, args: Sequence[Any], decide: Decide[T]) -> T:
+        """See `storage.db.Database`; one serialized transaction per call (no group commit)."""
+        async with self.transaction(serialize=True) as tx:
+            result, writes = decide(await tx.fetchone(query, *args) or {})
+            for sql, values in writes:
+                await tx.execute(sql, *values)
+        return result
 
     async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:
         """Run ONE statement as its own transaction (autocommit); returns its rows."""

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from storage.api import LedgerConfig, RefusalReason
+from storage.api import LedgerConfig
 from storage.db import Database, Row, placeholders
-from storage.jobs import job_from_row
+from storage.errors import RefusalReason
+from storage.jobs import job_from_row, start_queued_sql
 from storage.models import RUNNING_STATES, Job, JobState
-from storage.states import check_transition
 
-QUEUED = JobState.QUEUED.value
 _RUNNING_STATES = ", ".join(f"'{state.value}'" for state in RUNNING_STATES)
 # Holding a slot: the same jobs the per-user in-flight count sees (money reserved, not queued).
 _RUNNING = f"state IN ({_RUNNING_STATES}) AND money_state = 'reserved'"
@@ -111,13 +110,11 @@ class Queue:
         A job whose owner's lease is live stays with that replica (it starts it at its next lease
         round); an orphaned one becomes `owner`'s.
         """
-        check_transition([JobState.QUEUED], JobState.ACCEPTED)
         config = self.config
         # The usual answers, "nobody waits" and "no slot is free", without taking the ledger's write lock.
         [peek] = await self._db.fetch_statement(
             f"SELECT (SELECT COUNT(*) FROM jobs WHERE {_RUNNING}) AS running,"
-            " (SELECT id FROM jobs WHERE state = ? LIMIT 1) AS waiting",
-            QUEUED,
+            " (SELECT id FROM jobs WHERE state = 'queued' LIMIT 1) AS waiting"
         )
         if peek["waiting"] is None or int(peek["running"]) >= config.max_inflight:
             return []
@@ -134,28 +131,19 @@ class Queue:
             oldest: dict[str, list[str]] = {}
             for user in set(users):
                 picked = await tx.fetchall(
-                    "SELECT id FROM jobs WHERE user_id = ? AND state = ? ORDER BY created_at, id LIMIT ?",
+                    "SELECT id FROM jobs WHERE user_id = ? AND state = 'queued'"
+                    " ORDER BY created_at, id LIMIT ?",
                     user,
-                    QUEUED,
                     users.count(user),
                 )
                 oldest[user] = [str(r["id"]) for r in picked]
             chosen = [oldest[user].pop(0) for user in users]
-            orphan = "owner IS NULL OR lease_until IS NULL OR lease_until < ?"
-            update = (
-                "UPDATE jobs SET state = ?, started_at = ?, deadline_at = ?, updated_at = ?,"
-                f" owner = CASE WHEN {orphan} THEN ? ELSE owner END,"
-                f" lease_until = CASE WHEN {orphan} THEN ? ELSE lease_until END"
-                " WHERE id = ? AND state = ?"
-            )
             for index, job_id in enumerate(chosen):
                 # 10 µs apart (a few float steps at epoch scale), so the start order stays exact.
                 started = now + index * 1e-5
-                lease = (now, owner, now, now + lease_s)
                 deadline = now + config.job_timeout_s  # the time limit counts from the start
-                await tx.execute(
-                    update, JobState.ACCEPTED.value, started, deadline, now, *lease, job_id, QUEUED
-                )
+                for sql, args in start_queued_sql(job_id, started, deadline, now, owner, now + lease_s):
+                    await tx.execute(sql, *args)
             rows = await tx.fetchall(f"SELECT * FROM jobs WHERE id IN ({placeholders(len(chosen))})", *chosen)
         by_id = {str(r["id"]): job_from_row(r) for r in rows}
         return [by_id[job_id] for job_id in chosen if job_id in by_id]
@@ -171,6 +159,6 @@ class Queue:
         async with self._db.transaction() as tx:
             turns = await tx.fetchall(_TURNS)
             queued = await tx.fetchall(
-                "SELECT id, user_id FROM jobs WHERE state = ? ORDER BY created_at, id", QUEUED
+                "SELECT id, user_id FROM jobs WHERE state = 'queued' ORDER BY created_at, id"
             )
         return {str(row["id"]): index for index, row in enumerate(fair_order(queued, turn_order(turns)))}

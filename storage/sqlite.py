@@ -1,21 +1,22 @@
-"""SQLite backend: one aiosqlite connection per store, WAL, write transactions via BEGIN IMMEDIATE."""
+"""SQLite backend: one connection per store, used only from one thread of its own; WAL, write
+transactions via BEGIN IMMEDIATE, and a group commit for `decide_and_write` (the reservations)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, TypeVar
 
-import aiosqlite
-
-from storage.db import Dialect, Row
+from storage.db import Decide, Dialect, Row
 
 BUSY_TIMEOUT_MS = 10_000
 MAX_GROUP = 64  # callers sharing one group-commit transaction, at most
 T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], Any]
 
 
 class _Failed:
@@ -25,124 +26,159 @@ class _Failed:
         self.exc = exc
 
 
-def _run_group(conn: sqlite3.Connection, fns: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
-    """One BEGIN IMMEDIATE ... COMMIT around `fns`, each in a savepoint (runs on the connection's
+def _run_group(conn: sqlite3.Connection, works: list[Work]) -> list[Any]:
+    """One BEGIN IMMEDIATE ... COMMIT around `works`, each in a savepoint (on the connection's
     thread); returns each one's result or `_Failed`. Raises, having rolled back, if the COMMIT fails."""
     outcomes: list[Any] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for fn in fns:
+        for work in works:
             conn.execute("SAVEPOINT grouped")
             try:
-                outcomes.append(fn(conn))
+                outcomes.append(work(conn))
             except Exception as exc:
                 conn.execute("ROLLBACK TO grouped")
                 outcomes.append(_Failed(exc))
             conn.execute("RELEASE grouped")
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
     return outcomes
+
+
+def _decided(query: str, args: Sequence[Any], decide: Decide[T]) -> Callable[[sqlite3.Connection], T]:
+    """`decide_and_write` as one piece of work for the connection's thread."""
+
+    def work(conn: sqlite3.Connection) -> T:
+        row = conn.execute(query, args).fetchone()
+        result, writes = decide({} if row is None else dict(row))
+        for sql, values in writes:
+            conn.execute(sql, values)
+        return result
+
+    return work
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _rows(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[Row]:
+    return [dict(row) for row in conn.execute(sql, args).fetchall()]
+
+
+def _changed(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> int:
+    return max(conn.execute(sql, args).rowcount, 0)
 
 
 class SqliteTx:
     """A transaction on the store's single connection."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
 
-    # Each call is one trip to aiosqlite's thread (execute and fetch together): under load the
+    # Each call is one trip to the connection's thread (execute and fetch together): under load the
     # trips, not SQLite, are what a transaction waits for.
 
     async def execute(self, sql: str, *args: Any) -> int:
         """Run one statement; returns the number of rows it changed."""
-        cursor = await self._conn.execute(sql, args)
-        return max(cursor.rowcount, 0)
+        return await self._db.run(lambda conn: _changed(conn, sql, args))
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
         """Run a query; returns every row as a dict."""
-        return [dict(row) for row in await self._conn.execute_fetchall(sql, args)]
+        return await self._db.run(lambda conn: _rows(conn, sql, args))
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         """Run a query; returns its first row or None."""
-        rows = list(await self._conn.execute_fetchall(sql, args))
-        return dict(rows[0]) if rows else None
+        rows = await self.fetchall(sql, *args)
+        return rows[0] if rows else None
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         """Run a query; returns the first column of its first row, or None."""
-        rows = list(await self._conn.execute_fetchall(sql, args))
-        return rows[0][0] if rows else None
+        row = await self.fetchone(sql, *args)
+        return next(iter(row.values())) if row else None
 
 
 class SqliteDatabase:
-    """One file, one connection; an asyncio.Lock keeps transactions of concurrent tasks apart."""
+    """One file, one connection on one thread; an asyncio.Lock keeps transactions of tasks apart."""
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
         self._conn = conn
+        self._thread = thread
         self._lock = asyncio.Lock()
-        self._group: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._group: list[tuple[Work, asyncio.Future[Any]]] = []
         self._grouper: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str) -> SqliteDatabase:
         """Open (creating if needed) the database file at `path`."""
-        # isolation_level=None: we issue BEGIN ourselves, so the write lock is taken up front.
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+
+        def connect() -> sqlite3.Connection:
+            # isolation_level=None: we issue BEGIN ourselves, so the write lock is taken up front.
+            conn = sqlite3.connect(path, isolation_level=None)
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
         try:
-            conn.row_factory = sqlite3.Row
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
+            conn = await asyncio.get_running_loop().run_in_executor(thread, connect)
         except BaseException:
-            await conn.close()
+            thread.shutdown(wait=False)
             raise
-        return cls(conn)
+        return cls(conn, thread)
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the connection's thread (FIFO: a later call never overtakes an earlier one)."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, self._conn)
 
     @asynccontextmanager
     async def transaction(self, serialize: bool = False) -> AsyncIterator[SqliteTx]:
         """Open a transaction; serialized ones take the file's write lock at BEGIN."""
         async with self._lock:
-            # A deferred transaction that reads and then writes can fail with SQLITE_BUSY
-            # without waiting; BEGIN IMMEDIATE waits (busy_timeout) for the lock instead.
-            await self._conn.execute("BEGIN IMMEDIATE" if serialize else "BEGIN")
             try:
-                yield SqliteTx(self._conn)
+                # A deferred transaction that reads and then writes can fail with SQLITE_BUSY
+                # without waiting; BEGIN IMMEDIATE waits (busy_timeout) for the lock instead.
+                await self.run(lambda conn: conn.execute("BEGIN IMMEDIATE" if serialize else "BEGIN"))
+                yield SqliteTx(self)
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                # Submitted work runs even when its awaiter is cancelled, in order: this rollback
+                # follows whatever statement was in flight, before the next transaction's BEGIN.
+                await self.run(_rollback)
                 raise
-            await self._conn.execute("COMMIT")
+            await self.run(lambda conn: conn.execute("COMMIT"))
 
-    async def run_serialized(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` inside a BEGIN IMMEDIATE transaction on the connection's thread; returns its result
-        once that transaction is committed. An exception from `fn` undoes what `fn` did and propagates.
-
-        Group commit: calls that arrive while a transaction is running wait for the next one and then
-        share it, each `fn` in a savepoint of its own, in arrival order (each sees what the ones before
-        it wrote). Under a flood of reservations that is one trip to the thread and one COMMIT for the
-        whole group instead of one each; no caller learns its result before the COMMIT.
-        """
+    async def decide_and_write(self, query: str, args: Sequence[Any], decide: Decide[T]) -> T:
+        """See `storage.db.Database`. Group commit: calls that arrive while a transaction runs wait
+        for the next one and share it; under a flood of reservations that is one trip to the thread
+        and one COMMIT per group instead of one each."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._group.append((fn, future))
+        self._group.append((_decided(query, args, decide), future))
         if self._grouper is None:
             self._grouper = asyncio.create_task(self._commit_groups(), name="sqlite-group-commit")
         result: T = await future
         return result
 
     async def _commit_groups(self) -> None:
-        group: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        group: list[tuple[Work, asyncio.Future[Any]]] = []
         try:
             while self._group:
                 group, self._group = self._group[:MAX_GROUP], self._group[MAX_GROUP:]
+                works = [work for work, _ in group]
                 try:
                     async with self._lock:
-                        outcomes = await self._conn._execute(  # type: ignore[no-untyped-call]
-                            partial(_run_group, self._conn._conn, [fn for fn, _ in group])
-                        )
+                        outcomes = await self.run(partial(_run_group, works=works))
                 except Exception as exc:  # the transaction itself failed: nobody's work was kept
                     outcomes = [_Failed(exc)] * len(group)
                 for (_, future), outcome in zip(group, outcomes, strict=True):
@@ -163,10 +199,11 @@ class SqliteDatabase:
     async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:
         """Run ONE statement as its own transaction; one trip to the thread instead of four."""
         async with self._lock:
-            return [dict(row) for row in await self._conn.execute_fetchall(sql, args)]
+            return await self.run(lambda conn: _rows(conn, sql, args))
 
     async def close(self) -> None:
         """Close the connection, once the group commit in progress (if any) is done."""
         if self._grouper is not None:
             await asyncio.wait([self._grouper])
-        await self._conn.close()
+        await self.run(lambda conn: conn.close())
+        self._thread.shutdown(wait=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from storage.errors import IllegalTransition
 from storage.models import JobState
 
 S = JobState
@@ -35,10 +36,6 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     S.EXPIRED: frozenset(),
     S.CANCELLED: frozenset(),
 }
-
-
-class IllegalTransition(ValueError):
-    """A state change the table does not allow; nothing was written."""
 
 
 def check_transition(expect: Iterable[JobState], to: JobState) -> list[JobState]:

@@ -36,6 +36,10 @@ class SqlStore(Ledger, Jobs, Estimates, Queue, Policy, AuditLog):
         """Close every connection."""
         await self._db.close()
 
+    async def ping(self) -> None:
+        """One trivial query: raises when the database does not answer (for /readyz)."""
+        await self._db.fetch_statement("SELECT 1")
+
     async def finish(
         self,
         job_id: str,

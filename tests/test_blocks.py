@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
-from bot.ui import blocks, messages
+from bot.ui.blocks import base, thread
+from bot.ui.words import format as fmt
 from storage.models import JobState
 from tests.test_messages import make_job, make_status
 
@@ -26,7 +27,7 @@ def texts(block_list):
 
 
 def test_parent_blocks():
-    out = blocks.parent_blocks(make_job(prompt="a <!channel> & lake"))
+    out = thread.parent_blocks(make_job(prompt="a <!channel> & lake"))
     json.dumps(out)
     assert [b["type"] for b in out] == ["section", "context"]
     assert out[0]["text"]["type"] == "mrkdwn"
@@ -35,17 +36,17 @@ def test_parent_blocks():
 
 
 def test_long_prompt_of_ampersands_fits_and_keeps_entities_whole():
-    out = blocks.parent_blocks(make_job(prompt="&" * 2000))
+    out = thread.parent_blocks(make_job(prompt="&" * 2000))
     text = out[0]["text"]["text"]
-    assert len(text) <= blocks.MAX_SECTION_CHARS
+    assert len(text) <= base.MAX_SECTION_CHARS
     assert text.endswith("&amp;…")
     assert not ENTITY_BROKEN.search(text)
 
 
 @given(st.text(alphabet="ab&<> \n", max_size=4000), st.integers(1, 3000))
 def test_truncation_keeps_entities_whole(raw, limit):
-    escaped = messages.escape(raw)
-    cut = blocks.truncate_mrkdwn(escaped, limit)
+    escaped = fmt.escape(raw)
+    cut = base.truncate_mrkdwn(escaped, limit)
     assert len(cut) <= limit
     assert not ENTITY_BROKEN.search(cut)
     if len(escaped) <= limit:
@@ -55,34 +56,34 @@ def test_truncation_keeps_entities_whole(raw, limit):
 
 
 def test_truncation_keeps_mentions_whole():
-    assert blocks.truncate_mrkdwn("hi <@U0123ABCD> there", 10) == "hi …"
+    assert base.truncate_mrkdwn("hi <@U0123ABCD> there", 10) == "hi …"
 
 
 def test_status_and_failure_blocks():
-    status = blocks.status_blocks(make_job(state=JobState.GENERATING), now=make_job().created_at + 125)
+    status = thread.status_blocks(make_job(state=JobState.GENERATING), now=make_job().created_at + 125)
     assert "2:05 elapsed" in status[0]["elements"][0]["text"]
-    failure = blocks.failure_blocks(make_job(state=JobState.FAILED, failure_reason="x" * 5000), make_status())
+    failure = thread.failure_blocks(make_job(state=JobState.FAILED, failure_reason="x" * 5000), make_status())
     assert failure[0]["type"] == "section"
-    assert len(failure[0]["text"]["text"]) <= blocks.MAX_SECTION_CHARS
+    assert len(failure[0]["text"]["text"]) <= base.MAX_SECTION_CHARS
 
 
 def test_actions_block_can_be_appended():
-    out = blocks.parent_blocks(make_job())
+    out = thread.parent_blocks(make_job())
     button = ButtonElement(text="Regenerate", action_id="regenerate", value="job1")
-    composed = blocks.finish([*out, ActionsBlock(elements=[button])])
+    composed = base.finish([*out, ActionsBlock(elements=[button])])
     assert composed[-1]["type"] == "actions" and composed[:-1] == out
     json.dumps(composed)
 
 
 def test_text_blocks_split_long_answers_within_limits():
     text = "\n".join(f"• line {i} " + "&" * 40 for i in range(400))
-    out = blocks.text_blocks(text)
-    assert 1 < len(out) <= blocks.MAX_BLOCKS
+    out = base.text_blocks(text)
+    assert 1 < len(out) <= base.MAX_BLOCKS
     for chunk in texts(out):
-        assert 0 < len(chunk) <= blocks.MAX_SECTION_CHARS
+        assert 0 < len(chunk) <= base.MAX_SECTION_CHARS
     assert "\n".join(texts(out)) == text[: len("\n".join(texts(out)))]
 
 
 def test_finish_caps_block_count():
-    many = [blocks.section(str(i)) for i in range(80)]
-    assert len(blocks.finish(many)) == blocks.MAX_BLOCKS
+    many = [base.section(str(i)) for i in range(80)]
+    assert len(base.finish(many)) == base.MAX_BLOCKS

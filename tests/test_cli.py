@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import load_settings
 from bot.sim.mp4 import mp4_info
+from storage.errors import SettingsError
 
 CLI = [sys.executable, "-m", "bot.cli"]
 
@@ -49,8 +50,9 @@ def test_demo_leaves_a_playable_mp4_in_a_thread(tmp_path):
     ],
 )
 def test_bad_setting_stops_start_up_with_one_line(name, value, expected):
+    secrets = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "AIGATEWAY_API_KEY": "k"}
     done = subprocess.run(
-        [*CLI, "run"], env=_clean_env(**{name: value}), capture_output=True, text=True, timeout=30
+        [*CLI, "run"], env=_clean_env(**secrets, **{name: value}), capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
@@ -96,3 +98,30 @@ def test_dot_env_file_is_read(tmp_path):
         [*CLI, "run"], env=_clean_env(), cwd=tmp_path, capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 2 and "VIDEOBOT_DURATION_MAX" in done.stderr
+
+
+def test_every_missing_and_malformed_setting_is_named_in_one_run():
+    done = subprocess.run(
+        [*CLI, "run"],
+        env=_clean_env(
+            VIDEOBOT_LOG_LEVEL="LOUD",
+            VIDEOBOT_DURATION_MAX="abc",
+            SLACK_BOT_TOKEN="xapp-pasted-in-the-wrong-place",
+            SLACK_SIGNING_SECRET="shh-very-secret",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert all(line.startswith("configuration error: ") for line in lines)
+    named = [next(n for n in _NAMES if n in line) for line in lines]
+    assert sorted(named) == sorted(
+        ["VIDEOBOT_LOG_LEVEL", "VIDEOBOT_DURATION_MAX", "SLACK_BOT_TOKEN", "AIGATEWAY_API_KEY"]
+    )
+    assert "should start with xoxb-" in done.stderr and "LOUD" in done.stderr
+    assert "xapp-pasted" not in done.stderr and "shh-very-secret" not in done.stderr
+
+
+_NAMES = ("VIDEOBOT_LOG_LEVEL", "VIDEOBOT_DURATION_MAX", "SLACK_BOT_TOKEN", "AIGATEWAY_API_KEY", "SLACK_")

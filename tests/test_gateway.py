@@ -11,7 +11,10 @@ from email.utils import formatdate
 import httpx
 import pytest
 
-from bot.errors import (
+from bot.gateway.client import CreateRequest, GatewayClient, GatewayJob
+from bot.sim.gateway import Simulator
+from bot.ui.words.reasons import user_reason
+from storage.errors import (
     GatewayAuthError,
     GatewayBadResponse,
     GatewayConnectError,
@@ -22,10 +25,7 @@ from bot.errors import (
     GatewayServerError,
     GatewayTimeout,
     GatewayUnavailable,
-    user_reason,
 )
-from bot.gateway.client import CreateRequest, GatewayClient, GatewayJob
-from bot.sim.gateway import Simulator
 
 KEY = "sk-test-secret-123"
 REQ = CreateRequest(model="bytedance/seedance-2.0-fast", prompt="a lake", duration=5, aspect_ratio="16:9")
@@ -104,7 +104,7 @@ async def test_401_is_auth_error_not_retried_and_key_not_leaked(sim, http):
     client, sleep = make_client(http, sim.base_url, key="wrong-key-xyz")
     with pytest.raises(GatewayAuthError) as info:
         await client.create_job(REQ, idempotency_key="k")
-    assert info.value.status == 401 and not info.value.retryable and not info.value.maybe_created
+    assert info.value.status == 401 and not info.value.retryable
     assert info.value.error_type == "authentication_error"
     assert sim.create_count == 1 and sleep.delays == []
     assert "wrong-key-xyz" not in str(info.value)
@@ -116,7 +116,7 @@ async def test_402_is_credits_error(sim, http):
     client, sleep = make_client(http, sim.base_url)
     with pytest.raises(GatewayCreditsError) as info:
         await client.create_job(REQ, idempotency_key="k")
-    assert info.value.status == 402 and not info.value.maybe_created
+    assert info.value.status == 402
     assert sim.create_count == 1 and sleep.delays == [] and not sim.jobs
     assert "billing" in user_reason(info.value)
 
@@ -143,7 +143,7 @@ async def test_429_forever_gives_up_after_max_attempts(sim, http):
     client, sleep = make_client(http, sim.base_url, max_attempts=3)
     with pytest.raises(GatewayRateLimited) as info:
         await client.create_job(REQ, idempotency_key="k")
-    assert info.value.retry_after == 2.0 and info.value.retryable and not info.value.maybe_created
+    assert info.value.retry_after == 2.0 and info.value.retryable
     assert sim.create_count == 3 and len(sleep.delays) == 2 and not sim.jobs
     assert user_reason(info.value) == "the video service is busy; try again in a few minutes"
 
@@ -165,7 +165,7 @@ async def test_500_on_create_is_not_resent(sim, http):
     client, sleep = make_client(http, sim.base_url)
     with pytest.raises(GatewayServerError) as info:
         await client.create_job(REQ, idempotency_key="k")
-    assert info.value.maybe_created and not info.value.retryable and info.value.status == 500
+    assert not info.value.retryable and info.value.status == 500
     assert sim.create_count == 1 and sleep.delays == []
 
 
@@ -202,7 +202,7 @@ async def test_create_timeout_after_send_is_not_resent(sim):
         client, sleep = make_client(http, sim.base_url)
         with pytest.raises(GatewayTimeout) as info:
             await client.create_job(REQ, idempotency_key="k")
-    assert info.value.maybe_created and not info.value.retryable
+    assert not info.value.retryable
     assert sim.create_count == 1 and len(sim.jobs) == 1 and sleep.delays == []
 
 
@@ -213,7 +213,7 @@ async def test_poll_timeout_is_retried_then_raised(sim):
         job = await client.create_job(REQ, idempotency_key="k")
         with pytest.raises(GatewayTimeout) as info:
             await client.get_job(job.id)
-    assert not info.value.maybe_created and info.value.retryable
+    assert info.value.retryable
     assert sim.jobs[job.id].polls == 2 and len(sleep.delays) == 1
 
 
@@ -247,7 +247,7 @@ async def test_connection_refused_everywhere_raises_connect_error(http):
     client, sleep = make_client(http, f"http://127.0.0.1:{port}/v1", max_attempts=3)
     with pytest.raises(GatewayConnectError) as info:
         await client.create_job(REQ, idempotency_key="k")
-    assert not info.value.maybe_created and len(sleep.delays) == 2
+    assert len(sleep.delays) == 2
     assert "could not be reached" in user_reason(info.value)
 
 
@@ -297,7 +297,7 @@ async def test_garbage_200_on_create_may_have_created_and_is_not_resent():
     async with http:
         with pytest.raises(GatewayBadResponse) as info:
             await client.create_job(REQ, idempotency_key="k")
-    assert info.value.maybe_created and len(calls) == 1
+    assert not info.value.retryable and len(calls) == 1
     assert calls[0].headers["authorization"] == f"Bearer {KEY}"
     assert calls[0].headers["idempotency-key"] == "k"
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
+from bot.manifest import build_manifest, render_manifest
+
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("bot", "handlers")
+CLI = [sys.executable, "-m", "bot.cli"]
 
 # Slack Web API methods (as slack_sdk calls them) and the bot scopes they need.
 # https://api.slack.com/methods: chat.postMessage needs chat:write; posting in a public channel the
@@ -81,3 +86,43 @@ def test_events_and_surfaces_match_the_code():
     assert manifest["settings"]["interactivity"]["is_enabled"] is True or not interactive
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert "bot_user" in manifest["features"]
+
+
+def test_manifest_yml_is_the_socket_mode_rendering():
+    assert (ROOT / "manifest.yml").read_text() == render_manifest()
+    assert yaml.safe_load(render_manifest()) == build_manifest()
+
+
+def test_http_mode_manifest_fills_in_every_request_url():
+    socket, http = build_manifest(), build_manifest("https://bot.example.com/")
+    url = "https://bot.example.com/slack/events"
+    assert http["settings"]["socket_mode_enabled"] is False
+    assert all(c["url"] == url for c in http["features"]["slash_commands"])
+    assert http["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
+    assert http["settings"]["event_subscriptions"]["request_url"] == url
+    assert http["oauth_config"] == socket["oauth_config"]
+    assert (
+        http["settings"]["event_subscriptions"]["bot_events"]
+        == socket["settings"]["event_subscriptions"]["bot_events"]
+    )
+    assert build_manifest("https://bot.example.com/slack/events") == http
+
+
+def test_manifest_command_prints_both_and_refuses_a_url_slack_cannot_post_to():
+    socket = subprocess.run([*CLI, "manifest"], capture_output=True, text=True, timeout=30)
+    assert socket.returncode == 0 and socket.stdout == (ROOT / "manifest.yml").read_text()
+    http = subprocess.run(
+        [*CLI, "manifest", "--http-url", "https://bot.example.com"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert http.returncode == 0 and yaml.safe_load(http.stdout) == build_manifest("https://bot.example.com")
+    bad = subprocess.run(
+        [*CLI, "manifest", "--http-url", "http://bot.example.com"], capture_output=True, text=True, timeout=30
+    )
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert (
+        bad.stderr.strip()
+        == "--http-url: 'http://bot.example.com' is not an https://host URL (Slack posts only to https)"
+    )

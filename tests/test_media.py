@@ -7,10 +7,11 @@ import asyncio
 import httpx
 import pytest
 
-from bot.errors import MediaDownloadError, MediaNotMp4, MediaOriginRefused, MediaTooLarge, user_reason
 from bot.gateway.media import download_result, origin_of
 from bot.sim.gateway import Simulator
 from bot.sim.mp4 import mp4_info
+from bot.ui.words.reasons import user_reason
+from storage.errors import MediaDownloadError, MediaNotMp4, MediaOriginRefused, MediaTooLarge
 
 BODY = {"model": "m", "prompt": "a lake", "duration": 4, "aspect_ratio": "16:9"}
 

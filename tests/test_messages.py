@@ -11,8 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.settings import Settings
-from bot.ui import admin_messages, messages
-from storage.api import Refused
+from bot.ui.words import admin as admin_messages
+from bot.ui.words import format as fmt
+from bot.ui.words import reasons, thread, video
+from storage.errors import Refused
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
@@ -68,26 +70,26 @@ def refused(reason, estimate=165_000, **status) -> Refused:
     ],
 )
 def test_escape(raw, escaped):
-    assert messages.escape(raw) == escaped
+    assert fmt.escape(raw) == escaped
 
 
 @given(st.text())
 def test_escaped_text_is_inert(text):
-    out = messages.escape(text)
+    out = fmt.escape(text)
     assert "<" not in out and ">" not in out
     assert not RAW_AMP.search(out)
 
 
 @given(st.text())
 def test_quote_quotes_every_line(text):
-    out = messages.quote(text)
+    out = fmt.quote(text)
     assert all(line.startswith(">") for line in out.split("\n"))
     assert "<" not in out and not RAW_AMP.search(out)
 
 
 def test_prompt_in_parent_message_cannot_ping_or_link():
     job = make_job(prompt="hey <!channel> see <https://evil|click> & <@U999>\nsecond line")
-    text = messages.parent_text(job)
+    text = thread.parent_text(job)
     assert "<!channel>" not in text and "<https://evil" not in text and "<@U999>" not in text
     assert text.startswith("<@U0123ABCD> asked for a video")
     assert "\n> hey &lt;!channel&gt;" in text and "\n> second line" in text
@@ -95,31 +97,31 @@ def test_prompt_in_parent_message_cannot_ping_or_link():
 
 
 def test_link_cannot_break_out():
-    assert messages.link("https://x/a?b=1&c=2|x>", "<b>") == "<https://x/a?b=1&amp;c=2%7Cx&gt;|&lt;b&gt;>"
+    assert fmt.link("https://x/a?b=1&c=2|x>", "<b>") == "<https://x/a?b=1&amp;c=2%7Cx&gt;|&lt;b&gt;>"
 
 
 # --- /video help and refusals --------------------------------------------------------------------
 
 
 def test_help_lists_flags_limits_and_price():
-    text = messages.video_help(SETTINGS)
+    text = video.video_help(SETTINGS)
     for needle in ("--duration", "-d", "--ar", "4 s to 15 s", "16:9, 9:16", "$0.011 per second", "$0.055"):
         assert needle in text
     assert "/video budget" in text and "/video history" in text
 
 
 def test_frozen_refusal():
-    text = messages.refusal(refused("frozen"))
+    text = video.refusal(refused("frozen"))
     assert "an admin has paused your video requests" in text and "admin" in text
 
 
 def test_inflight_refusal_names_the_number_and_the_fix():
-    text = messages.refusal(refused("inflight"), SETTINGS)
+    text = video.refusal(refused("inflight"), SETTINGS)
     assert "you already have 3 videos in progress; wait for one to finish" in text.lower()
 
 
 def test_budget_refusal_shows_money_reset_and_fixes():
-    text = messages.refusal(
+    text = video.refusal(
         refused("budget", estimate=165_000, spent_micros=4_900_000, reserved_micros=44_000), SETTINGS
     )
     assert "$0.165" in text  # estimate
@@ -131,17 +133,17 @@ def test_budget_refusal_shows_money_reset_and_fixes():
 
 
 def test_budget_refusal_without_settings_or_reset():
-    text = messages.refusal(refused("budget", spent_micros=5_000_000, resets_at=None, period="total"))
+    text = video.refusal(refused("budget", spent_micros=5_000_000, resets_at=None, period="total"))
     assert "shorter video" in text and "ask an admin" in text and "resets" not in text
 
 
 def test_cap_refusal():
-    text = messages.refusal(refused("cap"))
+    text = video.refusal(refused("cap"))
     assert "cap of $100.00 this month" in text and "ask an admin" in text
 
 
 def test_accepted_shows_reservation_and_what_is_left():
-    text = messages.accepted(make_job(), make_status())
+    text = video.accepted(make_job(), make_status())
     assert "$0.055 is reserved" in text and "$3.695 left this month" in text
 
 
@@ -159,101 +161,99 @@ def test_accepted_shows_reservation_and_what_is_left():
     ],
 )
 def test_status_texts(state, needle):
-    assert needle in messages.status_text(make_job(state=state))
+    assert needle in thread.status_text(make_job(state=state))
 
 
 def test_generating_shows_elapsed_time():
     job = make_job(state=JobState.GENERATING)
-    assert "1:05 elapsed" in messages.status_text(job, now=T0 + 65)
-    assert "elapsed" not in messages.status_text(job)
+    assert "1:05 elapsed" in thread.status_text(job, now=T0 + 65)
+    assert "elapsed" not in thread.status_text(job)
 
 
 def test_queued_status_shows_place_and_estimate():
     job = make_job(state=JobState.QUEUED)
-    assert "Queued, 3 ahead of it · ready in about 2 min" in messages.status_text(
-        job, ahead=3, estimate_s=130
-    )
-    assert "ready in" not in messages.status_text(job, ahead=3)  # no history yet: no guess
+    assert "Queued, 3 ahead of it · ready in about 2 min" in thread.status_text(job, ahead=3, estimate_s=130)
+    assert "ready in" not in thread.status_text(job, ahead=3)  # no history yet: no guess
 
 
 def test_after_submission_the_status_says_why_there_is_no_cancel():
     sent = make_job(state=JobState.SUBMITTED)
-    assert "can't be cancelled now: the video service has started" in messages.status_text(sent)
+    assert "can't be cancelled now: the video service has started" in thread.status_text(sent)
     generating = make_job(state=JobState.GENERATING, submitted_at=T0 + 5)
-    text = messages.status_text(generating, now=T0 + 25, estimate_s=60)
+    text = thread.status_text(generating, now=T0 + 25, estimate_s=60)
     assert "0:20 elapsed, about 40 s left" in text and "can't be cancelled" in text
-    assert "taking longer than usual" in messages.status_text(generating, now=T0 + 125, estimate_s=60)
+    assert "taking longer than usual" in thread.status_text(generating, now=T0 + 125, estimate_s=60)
 
 
 def test_cancelled_status_names_who_and_the_release():
     job = make_job(state=JobState.CANCELLED, cancelled_by="U0ADMIN01")
-    text = messages.status_text(job)
+    text = thread.status_text(job)
     assert "Cancelled by <@U0ADMIN01>" in text and "$0.055 reserved was released" in text
 
 
 def test_queued_answer_gives_the_place():
-    text = messages.accepted(make_job(state=JobState.QUEUED), make_status(), 2)
+    text = video.accepted(make_job(state=JobState.QUEUED), make_status(), 2)
     assert "queued, 2 ahead of it" in text and "$0.055 is reserved" in text
 
 
 def test_help_explains_the_queue_and_its_limits():
-    text = messages.video_help(SETTINGS)
+    text = video.video_help(SETTINGS)
     assert "3 videos in progress at once (the whole workspace 50)" in text
     assert "fair queue (up to 10 of yours" in text and "Cancel" in text
-    no_queue = messages.video_help(SETTINGS.model_copy(update={"max_queued_per_user": 0}))
+    no_queue = video.video_help(SETTINGS.model_copy(update={"max_queued_per_user": 0}))
     assert (
         "refused until one finishes" in no_queue and "queue" not in no_queue.split("Cost")[1].split("\n")[1]
     )
 
 
 def test_queue_full_refusal_says_how_to_fix():
-    text = messages.refusal(refused("queue_full"), SETTINGS)
+    text = video.refusal(refused("queue_full"), SETTINGS)
     assert "10 videos waiting in the queue" in text and "Cancel" in text
 
 
 def test_finished_status_texts():
     done = make_job(state=JobState.DELIVERED, charged_micros=66_000, result_duration=6)
-    assert messages.status_text(done) == ":white_check_mark: Delivered: 6 s, cost $0.066."
+    assert thread.status_text(done) == ":white_check_mark: Delivered: 6 s, cost $0.066."
     failed = make_job(state=JobState.FAILED, failure_reason="bad <!here> & worse")
-    text = messages.status_text(failed)
+    text = thread.status_text(failed)
     assert "bad &lt;!here&gt; &amp; worse" in text and "Nothing was charged" in text
-    assert "Given up" in messages.status_text(
-        make_job(state=JobState.EXPIRED, failure_reason=messages.REASON_TIMEOUT)
+    assert "Given up" in thread.status_text(
+        make_job(state=JobState.EXPIRED, failure_reason=reasons.REASON_TIMEOUT)
     )
 
 
 def test_delivered_comment():
     job = make_job(result_duration=6, result_resolution="1920x1080")
-    text = messages.delivered_comment(job, 66_000, 4_934_000)
+    text = thread.delivered_comment(job, 66_000, 4_934_000)
     assert "6 s" in text and "1920×1080" in text and "$0.066" in text and "$4.934 left this month" in text
 
 
 def test_upload_fallback_links_the_result():
     job = make_job(result_url="https://media.aigateway.sh/v/a.mp4?x=1&y=2")
-    text = messages.upload_fallback(job, "comment")
+    text = thread.upload_fallback(job, "comment")
     assert "<https://media.aigateway.sh/v/a.mp4?x=1&amp;y=2|download the video>" in text
 
 
 def test_failure_reply_escapes_reason_and_says_nothing_charged():
-    job = make_job(state=JobState.FAILED, failure_reason=messages.reason_gateway_failed("<!channel> boom"))
-    text = messages.failure_reply(job, make_status())
+    job = make_job(state=JobState.FAILED, failure_reason=reasons.reason_gateway_failed("<!channel> boom"))
+    text = thread.failure_reply(job, make_status())
     assert "<!channel>" not in text and "&lt;!channel&gt; boom" in text
     assert "Nothing was charged" in text and "$3.695 left" in text
 
 
 def test_file_title_is_short_plain_text():
-    assert messages.file_title(make_job(prompt="x" * 500)) == "x" * 99 + "…"
+    assert thread.file_title(make_job(prompt="x" * 500)) == "x" * 99 + "…"
 
 
 def test_dm_fallback_notice():
-    assert "can't post in this channel" in messages.DM_FALLBACK and "DM" in messages.DM_FALLBACK
+    assert "can't post in this channel" in thread.DM_FALLBACK and "DM" in thread.DM_FALLBACK
 
 
 # --- budget and history --------------------------------------------------------------------------
 
 
 def test_budget_answer():
-    text = messages.budget_answer(make_status(frozen=True))
+    text = video.budget_answer(make_status(frozen=True))
     for needle in ("Limit: $5.00", "Spent: $1.25", "Reserved for videos in progress: $0.055", "Left: $3.695"):
         assert needle in text
     assert "2026-12-01 00:00 UTC" in text and "paused" in text
@@ -270,13 +270,13 @@ def test_history_answer():
         make_job(state=JobState.FAILED, prompt="y" * 100),
         make_job(state=JobState.GENERATING),
     ]
-    lines = messages.history_answer(jobs).split("\n")
+    lines = video.history_answer(jobs).split("\n")
     assert lines[0] == "*Your last 3 videos*"
     assert "2026-11-05 · delivered · $0.055 · <https://s/p?a=1&amp;b=2|view> · “&lt;!here&gt; x”" in lines[1]
     assert "failed · nothing charged" in lines[2] and "…" in lines[2]
     assert "in progress · $0.055 reserved" in lines[3]
-    assert len(messages.history_answer([make_job()] * 15).split("\n")) == 11
-    assert "/video" in messages.history_answer([])
+    assert len(video.history_answer([make_job()] * 15).split("\n")) == 11
+    assert "/video" in video.history_answer([])
 
 
 # --- admin ---------------------------------------------------------------------------------------

@@ -11,15 +11,14 @@ import pytest
 
 from bot.sim.slack import SlackStandIn
 from bot.slack import api as slack_io
-from bot.slack.api import (
-    Retry,
+from bot.slack.api import Retry, make_web_client
+from storage.errors import (
     SlackAuthError,
     SlackChannelNotFound,
     SlackNotInChannel,
     SlackPermanentError,
     SlackRateLimited,
     SlackTransientError,
-    make_web_client,
 )
 
 

@@ -153,6 +153,8 @@ async def test_views_users_permalink_files_info(slack, client):
     await client.views_publish(user_id="U_ALICE", view={"type": "home", "blocks": []})
     assert slack.workspace.home_views["U_ALICE"]["type"] == "home"
     slack.add_user("U_ALICE", "alice")
+    assert await error_of(client.users_info(user="U_ALICE")) == "missing_scope"  # not in the manifest
+    slack.bot_scopes.append("users:read")
     user = await client.users_info(user="U_ALICE")
     assert user["user"]["name"] == "alice"
     posted = await client.chat_postMessage(channel="C_PUBLIC", text="x")
@@ -353,3 +355,11 @@ async def test_bolt_http_mode_accepts_signed_and_rejects_forged(slack):
         await runner.cleanup()
     assert good.status_code == 200 and good.text == "got hi"
     assert forged.status_code == 401 and stale.status_code == 401
+
+
+async def test_answers_carry_the_granted_scopes_and_refuse_a_method_without_its_scope(slack, client):
+    me = await client.auth_test()
+    assert set(me.headers["x-oauth-scopes"].split(",")) >= {"chat:write", "files:write"}
+    slack.bot_scopes.remove("files:write")
+    assert await error_of(client.files_getUploadURLExternal(filename="a.mp4", length=3)) == "missing_scope"
+    assert "files:write" not in (await client.auth_test()).headers["x-oauth-scopes"]

@@ -5,17 +5,11 @@ from __future__ import annotations
 import json
 
 from bot.settings import load_settings
-from bot.ui.surfaces import (
-    ACTION_CANCEL,
-    ACTION_REGENERATE,
-    ACTION_RETRY,
-    estimate_line,
-    finished_actions,
-    gauge,
-    home_view,
-    status_view,
-    video_modal,
-)
+from bot.ui.blocks.form import video_modal
+from bot.ui.blocks.home import home_view
+from bot.ui.blocks.thread import ACTION_CANCEL, ACTION_REGENERATE, ACTION_RETRY, finished_actions, status_view
+from bot.ui.words.form import estimate_line
+from bot.ui.words.home import gauge
 from storage.models import BudgetStatus, Job, JobState, MoneyState
 
 

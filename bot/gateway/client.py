@@ -1,7 +1,7 @@
 """Typed async client for the AIgateway video API: create a job, read a job, retry only when safe.
 
-A create that may have reached the gateway is never resent (a second paid job); it raises with
-`maybe_created=True`. Reads are retried on anything transient. The injected `httpx.AsyncClient`
+A create that may have reached the gateway is never resent (a second paid job): it raises with
+`retryable=False`. Reads are retried on anything transient. The injected `httpx.AsyncClient`
 belongs to the caller and is never closed here.
 """
 
@@ -18,7 +18,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.errors import (
+from bot import metrics
+from bot.gateway.polling import parse_retry_after, retry_delay
+from storage.errors import (
     GatewayAuthError,
     GatewayBadResponse,
     GatewayConnectError,
@@ -30,7 +32,6 @@ from bot.errors import (
     GatewayTimeout,
     GatewayUnavailable,
 )
-from bot.gateway.polling import parse_retry_after, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class GatewayJob(_Tolerant):
 
     @property
     def finished(self) -> bool:
+        """True once the gateway will not change the job any more."""
         return self.status in ("completed", "failed")
 
     @property
@@ -237,6 +239,17 @@ class GatewayClient:
     async def _send_once(
         self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str], creating: bool
     ) -> tuple[int, httpx.Headers, bytes]:
+        status = "error"  # no answer: refused, timed out, broken
+        try:
+            answer = await self._exchange(method, url, body, headers, creating)
+            status = str(answer[0])
+            return answer
+        finally:
+            metrics.gateway_request("videos/generations" if creating else "jobs/{id}", status)
+
+    async def _exchange(
+        self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str], creating: bool
+    ) -> tuple[int, httpx.Headers, bytes]:
         try:
             request = self._http.build_request(method, url, json=body, headers=headers)
             async with self._slots:
@@ -262,9 +275,7 @@ class GatewayClient:
 
 def _sent_error(cls: type[GatewayError], message: str, creating: bool) -> GatewayError:
     """An error after the request may have been received: a create must not be resent."""
-    if creating:
-        return cls(message, retryable=False, maybe_created=True)
-    return cls(message, retryable=True)
+    return cls(message, retryable=not creating)
 
 
 async def _read_capped(response: httpx.Response, creating: bool) -> bytes:
@@ -309,16 +320,9 @@ def _status_error(status: int, headers: httpx.Headers, raw: bytes, creating: boo
         cls = GatewayServerError if status >= 500 else GatewayError
     retry_after = parse_retry_after(headers.get("retry-after"))
     # A 5xx other than 503 may come after the gateway stored the job; 429/503 refuse before work.
-    maybe_created = creating and status >= 500 and status != 503
-    retryable = cls.default_retryable and not maybe_created
-    return cls(
-        message,
-        status=status,
-        retryable=retryable,
-        retry_after=retry_after,
-        maybe_created=maybe_created,
-        error_type=info.type,
-    )
+    may_exist = creating and status >= 500 and status != 503
+    retryable = cls.default_retryable and not may_exist
+    return cls(message, status=status, retryable=retryable, retry_after=retry_after, error_type=info.type)
 
 
 def _parse_job(raw: bytes, creating: bool) -> GatewayJob:
@@ -339,6 +343,4 @@ def _parse_job(raw: bytes, creating: bool) -> GatewayJob:
 
 def _bad(message: str, creating: bool) -> GatewayBadResponse:
     # A 2xx to a create means the job exists even if we cannot read its id.
-    if creating:
-        return GatewayBadResponse(message, status=200, retryable=False, maybe_created=True)
-    return GatewayBadResponse(message, status=200, retryable=True)
+    return GatewayBadResponse(message, status=200, retryable=not creating)

@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from bot.errors import MediaDownloadError, MediaNotMp4, MediaOriginRefused, MediaTooLarge
+from storage.errors import MediaDownloadError, MediaNotMp4, MediaOriginRefused, MediaTooLarge
 
 MAX_REDIRECTS = 5
 _DEFAULT_PORTS = {"http": 80, "https": 443}

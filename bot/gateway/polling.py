@@ -116,6 +116,7 @@ class Deadline:
 
     @property
     def expired(self) -> bool:
+        """True once the overall deadline has passed."""
         return self.clock() >= self.at
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 
 from bot.deps import Deps
-from bot.errors import VideobotError
 from bot.logs import log_event
 from bot.slack import api as slack_io
-from bot.ui.surfaces import cap_alert, user_budget_alert
+from bot.ui.words.alerts import cap_alert, user_budget_alert
+from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)
 

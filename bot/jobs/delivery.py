@@ -11,13 +11,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.deps import Deps
-from bot.errors import SlackDeliveryError
 from bot.logs import log_event
 from bot.slack import api as slack_io
-from bot.slack.api import SlackChannelNotFound, SlackNotInChannel
-from bot.ui import messages
-from bot.ui.blocks import parent_blocks
-from bot.ui.surfaces import status_view
+from bot.ui.blocks.thread import parent_blocks, status_view
+from bot.ui.words import thread as words
+from storage.billing import job_charge, remaining_after_charge
+from storage.errors import SlackChannelNotFound, SlackDeliveryError, SlackNotInChannel
 from storage.models import BudgetStatus, Job
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ async def announce(deps: Deps, job: Job, *, ahead: int | None = None, estimate_s
 
 
 async def _post_parent(deps: Deps, job: Job) -> tuple[str, str]:
-    text = messages.parent_text(job)
+    text = words.parent_text(job)
     blocks = parent_blocks(job)
     channel = job.channel_id
     try:
@@ -65,7 +64,7 @@ async def _post_parent(deps: Deps, job: Job) -> tuple[str, str]:
     dm = await slack_io.open_dm(client=deps.slack, user=job.user_id)
     ts = await slack_io.post_message(client=deps.slack, channel=dm, text=text, blocks=blocks)
     log_event(log, "job.dm_fallback", job_id=job.id, user=job.user_id)
-    await _tell_user(deps, job, messages.DM_FALLBACK)
+    await _tell_user(deps, job, words.DM_FALLBACK)
     return dm, ts
 
 
@@ -92,13 +91,6 @@ async def _tell_user(deps: Deps, job: Job, text: str) -> None:
         )
 
 
-def _remaining_after(status: BudgetStatus, job: Job, charge: int) -> int:
-    # The status still counts this job's reservation; the charge replaces it.
-    return max(
-        0, status.limit_micros - status.spent_micros - (status.reserved_micros - job.estimate_micros) - charge
-    )
-
-
 async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
     """Upload the MP4 into the thread; if Slack keeps refusing, offer the result link instead.
 
@@ -106,10 +98,8 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
     """
     assert job.delivery_channel is not None and job.parent_ts is not None
     await hold(None)
-    seconds = job.result_duration or job.duration
-    charge = seconds * job.price_micros
     status = await deps.store.budget_status(job.user_id)
-    comment = messages.delivered_comment(job, charge, _remaining_after(status, job, charge))
+    comment = words.delivered_comment(job, job_charge(job), remaining_after_charge(status, job))
     if job.file_id is not None and await _finish_earlier_upload(deps, job, job.file_id, comment):
         return  # uploaded before a restart; never post it twice
     try:
@@ -118,7 +108,7 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
             http=deps.http,
             path=path,
             filename=f"video-{job.id[:8]}.mp4",
-            title=messages.file_title(job),
+            title=words.file_title(job),
             channel_id=job.delivery_channel,
             thread_ts=job.parent_ts,
             initial_comment=comment,
@@ -133,7 +123,7 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
             client=deps.slack,
             channel=job.delivery_channel,
             thread_ts=job.parent_ts,
-            text=messages.upload_fallback(job, comment),
+            text=words.upload_fallback(job, comment),
         )
 
 
@@ -151,7 +141,7 @@ async def _finish_earlier_upload(deps: Deps, job: Job, file_id: str, comment: st
         await slack_io.complete_upload(
             client=deps.slack,
             file_id=file_id,
-            title=messages.file_title(job),
+            title=words.file_title(job),
             channel_id=job.delivery_channel,
             thread_ts=job.parent_ts,
             initial_comment=comment,
@@ -163,7 +153,7 @@ async def _finish_earlier_upload(deps: Deps, job: Job, file_id: str, comment: st
 
 async def post_failure(deps: Deps, job: Job, status: BudgetStatus) -> None:
     """Tell the user, in the thread (or ephemerally when there is none), why the job failed."""
-    text = messages.failure_reply(job, status)
+    text = words.failure_reply(job, status)
     if job.delivery_channel is None or job.parent_ts is None:
         await _tell_user(deps, job, text)
         return

@@ -14,17 +14,20 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.deps import START_DEFER_MAX_S, Deps
-from bot.errors import GatewayBadResponse, GatewayError, MediaError, VideobotError, user_reason
 from bot.gateway.client import CreateRequest, GatewayJob
 from bot.gateway.media import download_result
 from bot.gateway.polling import Backoff
 from bot.jobs.alerts import check_alerts
 from bot.jobs.delivery import announce, deliver, post_failure
-from bot.jobs.queue import estimate_for, queued_place
+from bot.jobs.queue import QueueNotices, estimate_for, queued_place
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
-from bot.ui import messages
+from bot.ui.words import reasons
+from bot.ui.words.reasons import user_reason
+from storage.billing import billed_seconds
+from storage.errors import GatewayBadResponse, GatewayError, JobLost, MediaError, VideobotError
 from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
@@ -34,16 +37,13 @@ _POLLING = (S.SUBMITTED, S.GENERATING)
 MAX_UNREADABLE_POLLS = 3  # each already retried by the gateway client
 
 
-class JobLost(Exception):
-    """Another replica owns the job now, or it finished elsewhere; stop quietly."""
-
-
-async def drive_job(deps: Deps, job: Job) -> None:
+async def drive_job(deps: Deps, job: Job, notices: QueueNotices | None = None) -> None:
     """Drive a job from where it stood when it was stored or claimed to a finished state (a stale
-    copy does no harm: every step is a compare-and-set, and a job moved elsewhere is JobLost)."""
+    copy does no harm: every step is a compare-and-set, and a job moved elsewhere is JobLost).
+    `notices` (the runner's) keeps the places shown in queued jobs' threads current."""
     if job.state.finished:
         return
-    flow = JobFlow(deps, job)
+    flow = JobFlow(deps, job, notices)
     try:
         await flow.run()
     except JobLost:
@@ -56,9 +56,10 @@ async def drive_job(deps: Deps, job: Job) -> None:
 class JobFlow:
     """The steps of one job; `self.job` is always the last stored version."""
 
-    def __init__(self, deps: Deps, job: Job) -> None:
+    def __init__(self, deps: Deps, job: Job, notices: QueueNotices | None = None) -> None:
         self.deps = deps
         self.job = job
+        self.notices = notices
         self.store = deps.store
         self.status = StatusMessage(deps)
         self.file: Path | None = None
@@ -67,6 +68,7 @@ class JobFlow:
         self._estimated = False
 
     async def run(self) -> None:
+        """Take the job step by step from its stored state to a finished one."""
         while not self.job.state.finished:
             state = self.job.state
             if state is S.QUEUED:
@@ -100,14 +102,14 @@ class JobFlow:
             # Announced like a starting job: a few at a time, after the acks of a flood of commands.
             async with self.deps.start_gate:
                 await self._step_aside()
-                ahead, ready = await queued_place(self.deps, self.job)
+                ahead, ready = await queued_place(self.deps, self.job, self.notices)
                 try:
                     self.job = await announce(self.deps, self.job, ahead=ahead, estimate_s=ready)
                 except VideobotError as exc:
                     await self._fail(user_reason(exc))
                     return False
-            if self.deps.runner is not None:
-                self.deps.runner.notices.shown(self.job.id, ahead)
+            if self.notices is not None:
+                self.notices.shown(self.job.id, ahead)
         fresh = await self.store.get_job(self.job.id)
         if fresh is None or fresh.state is S.QUEUED:
             return False  # the runner starts it when the queue gives it a slot
@@ -132,6 +134,7 @@ class JobFlow:
         return self._estimate
 
     def cleanup(self) -> None:
+        """Delete the downloaded file, if any."""
         if self.file is not None:
             with contextlib.suppress(OSError):
                 self.file.unlink()
@@ -152,6 +155,8 @@ class JobFlow:
         log_event(
             log, "job.transition", job_id=new.id, user=new.user_id, src=self.job.state.value, dst=to.value
         )
+        if to is not self.job.state:
+            metrics.job_reached(to.value)
         self.job = new
 
     async def _finish(self, to: JobState, *, reason: str | None = None, billed: int | None = None) -> None:
@@ -173,6 +178,7 @@ class JobFlow:
             charged_micros=new.charged_micros,
             reason=reason,
         )
+        metrics.job_finished(to.value, self.deps.clock() - new.created_at, new.charged_micros)
         self.job = new
 
     async def _hold(self, file_id: str | None = None) -> None:
@@ -224,7 +230,7 @@ class JobFlow:
     async def _unsure_create(self) -> None:
         # We crashed between "about to send the create" and "the gateway gave us an id": the job may
         # exist at the gateway, but sending the create again could start a second paid job.
-        await self._fail(messages.REASON_UNSURE_CREATE)
+        await self._fail(reasons.REASON_UNSURE_CREATE)
 
     async def _poll(self) -> None:
         assert self.job.gateway_job_id is not None
@@ -234,7 +240,7 @@ class JobFlow:
         unreadable = 0
         while self.job.state in _POLLING:
             if self._past_deadline():
-                await self._fail(messages.REASON_TIMEOUT, expired=True)
+                await self._fail(reasons.REASON_TIMEOUT, expired=True)
                 return
             await asyncio.sleep(backoff.next_delay())
             try:
@@ -263,7 +269,7 @@ class JobFlow:
             await self._record_generation_time()
         elif answer.status == "failed":
             detail = answer.error.message if answer.error is not None else None
-            await self._fail(messages.reason_gateway_failed(detail))
+            await self._fail(reasons.reason_gateway_failed(detail))
         elif answer.status == "processing" and self.job.state is S.SUBMITTED:
             await self._move(S.GENERATING)
         if self.job.state in _POLLING:
@@ -317,6 +323,6 @@ class JobFlow:
                 await deliver(self.deps, self.job, self.file, hold=self._hold)
         finally:
             self.cleanup()
-        await self._finish(S.DELIVERED, billed=self.job.result_duration or self.job.duration)
+        await self._finish(S.DELIVERED, billed=billed_seconds(self.job))
         await self._show_final()
         await check_alerts(self.deps, self.job.user_id)

@@ -37,10 +37,9 @@ async def estimate_for(deps: Deps, job: Job) -> float | None:
     return await deps.store.generation_time_estimate(job.model, job.duration)
 
 
-async def queued_place(deps: Deps, job: Job) -> tuple[int, float | None]:
+async def queued_place(deps: Deps, job: Job, notices: QueueNotices | None) -> tuple[int, float | None]:
     """How many queued jobs start before `job` (the place its ack gave, when there was one), and
     roughly when its video will be ready."""
-    notices = deps.runner.notices if deps.runner is not None else None
     ahead = notices.told.pop(job.id, None) if notices is not None else None
     if ahead is None:
         ahead = await deps.store.queue_place(job.id) or 0

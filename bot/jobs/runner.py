@@ -14,6 +14,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from bot import metrics
 from bot.deps import Deps
 from bot.jobs.flow import drive_job
 from bot.jobs.queue import QueueNotices
@@ -48,8 +49,9 @@ class JobRunner:
         """Drive `job` (as just stored) in a task of its own, unless one already does."""
         if self._closing or job.id in self._tasks:
             return
-        task = asyncio.create_task(drive_job(self._deps, job), name=f"job-{job.id}")
+        task = asyncio.create_task(drive_job(self._deps, job, self.notices), name=f"job-{job.id}")
         self._tasks[job.id] = task
+        metrics.JOBS_IN_FLIGHT.inc()
         self._idle.clear()
         task.add_done_callback(functools.partial(self._done, job.id))
 
@@ -59,6 +61,7 @@ class JobRunner:
 
     def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
         self._tasks.pop(job_id, None)
+        metrics.JOBS_IN_FLIGHT.dec()
         if job_id in self._again:
             self._again.discard(job_id)
             self.spawn(self._resume(job_id), name=f"resume-{job_id}")
@@ -114,6 +117,7 @@ class JobRunner:
         mine = 0
         for job in started:
             log_event(log, "job.dequeued", job_id=job.id, user=job.user_id, owner=job.owner)
+            metrics.job_reached(job.state.value)
             if job.owner != self._deps.owner:
                 continue
             if job.id in self._tasks:

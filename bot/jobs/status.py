@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 from bot.deps import Deps
-from bot.errors import VideobotError
 from bot.slack import api as slack_io
-from bot.ui.blocks import context, finish
-from bot.ui.surfaces import status_view
+from bot.ui.blocks.base import context, finish
+from bot.ui.blocks.thread import status_view
+from storage.errors import VideobotError
 from storage.models import Job
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,6 @@ class StatusMessage:
         ahead: int | None = None,
         estimate_s: float | None = None,
     ) -> bool:
-        """Show the job's current state (see `bot.ui.surfaces.status_view`); True when Slack was called."""
+        """Show the job's current state (`bot.ui.blocks.thread.status_view`); True when Slack was called."""
         text, blocks = status_view(job, now, ahead=ahead, estimate_s=estimate_s)
         return await self.show(job, text, force=force, blocks=blocks)

@@ -5,13 +5,14 @@ the waiting, so one policy (`Retry`) covers 429 + Retry-After, 5xx and network e
 post something (post_message, post_ephemeral, files.completeUploadExternal) are only repeated when
 Slack certainly did not take them (429, connection refused), so nothing appears twice.
 
-Failures are raised as the `bot.slack.errors` tree (under `bot.errors.SlackDeliveryError`).
+Failures are raised as the Slack branch of the tree in `storage.errors` (`SlackIOError` and below).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,29 +23,20 @@ import httpx
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.gateway.polling import retry_delay
-from bot.slack.errors import (
+from bot.slack.errors import classify
+from storage.errors import (
     HttpStatusError,
-    SlackAuthError,
-    SlackChannelNotFound,
     SlackIOError,
-    SlackNotInChannel,
     SlackPermanentError,
     SlackRateLimited,
     SlackTransientError,
-    classify,
 )
 
 __all__ = [
     "DEFAULT_RETRY",
     "Retry",
-    "SlackAuthError",
-    "SlackChannelNotFound",
-    "SlackIOError",
-    "SlackNotInChannel",
-    "SlackPermanentError",
-    "SlackRateLimited",
-    "SlackTransientError",
     "file_shared_in",
     "join_channel",
     "make_web_client",
@@ -61,6 +53,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 UPLOAD_CHUNK = 1 << 20
+_ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 _UNJOINABLE = {"method_not_supported_for_channel_type", "channel_not_found", "is_archived", "is_private"}
 
 
@@ -108,15 +101,26 @@ async def _call(method: str, fn: Callable[[], Awaitable[T]], *, retry: Retry, id
     while True:
         attempt += 1
         try:
-            return await fn()
+            result = await fn()
         except _CAUGHT as exc:
             err = classify(exc, method)
+            metrics.slack_call(method, _outcome(err))
             retryable = isinstance(err, SlackRateLimited | SlackTransientError)
             if not retryable or (err.maybe_delivered and not idempotent) or attempt >= retry.attempts:
                 raise err from exc
             delay = retry_delay(attempt, base_s=retry.base_s, cap_s=retry.cap_s, retry_after=err.retry_after)
             log.warning("slack %s failed (%s), retry %d in %.2fs", method, err.error or err, attempt, delay)
             await retry.sleep(delay)
+        else:
+            metrics.slack_call(method, "ok")
+            return result
+
+
+def _outcome(err: SlackIOError) -> str:
+    """A metrics label: Slack's error code, else the HTTP status, else the kind of failure."""
+    if err.error and _ERROR_CODE.fullmatch(err.error):
+        return err.error
+    return f"http_{err.status}" if err.status else type(err).__name__
 
 
 async def post_message(

@@ -1,17 +1,5 @@
-"""Slack delivery failures, and the one function that sorts whatever a Slack call raised into them.
-
-All subclass `bot.errors.SlackDeliveryError`:
-
-```
-SlackIOError                 method, error code, HTTP status, retry_after, maybe_delivered
-├── SlackRateLimited         429 ratelimited, still after the retries
-├── SlackTransientError      5xx, internal_error, timeouts, network errors, still after the retries
-└── SlackPermanentError      Slack said no; the same call will not work later either
-    ├── SlackNotInChannel    not_in_channel (a public channel the bot has not joined)
-    ├── SlackChannelNotFound channel_not_found (private channel, someone else's DM, no such channel)
-    └── SlackAuthError       invalid_auth, not_authed, token_revoked, account_inactive, …
-```
-"""
+"""Sorting whatever a Slack call raised (slack-sdk, aiohttp, httpx, a plain HTTP status) into the
+Slack branch of the exception tree in `storage.errors` (`SlackIOError` and below)."""
 
 from __future__ import annotations
 
@@ -21,66 +9,20 @@ import aiohttp
 import httpx
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import SlackDeliveryError
 from bot.gateway.polling import parse_retry_after
+from storage.errors import (
+    HttpStatusError,
+    SlackAuthError,
+    SlackChannelNotFound,
+    SlackIOError,
+    SlackNotInChannel,
+    SlackPermanentError,
+    SlackRateLimited,
+    SlackTransientError,
+)
 
 _TRANSIENT_CODES = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 _AUTH_CODES = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
-
-
-class SlackIOError(SlackDeliveryError):
-    """A Slack call failed; `maybe_delivered` is True when it may have taken effect anyway."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        error: str | None = None,
-        status: int | None = None,
-        retry_after: float | None = None,
-        maybe_delivered: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.method = method
-        self.error = error
-        self.status = status
-        self.retry_after = retry_after
-        self.maybe_delivered = maybe_delivered
-
-
-class SlackRateLimited(SlackIOError):
-    """429: Slack asked us to slow down (`retry_after` seconds)."""
-
-
-class SlackTransientError(SlackIOError):
-    """A failure that may pass: 5xx, internal_error, timeouts, network errors."""
-
-
-class SlackPermanentError(SlackIOError):
-    """Slack refused the call; repeating it will not help."""
-
-
-class SlackNotInChannel(SlackPermanentError):
-    """The bot is not a member of that (public) channel."""
-
-
-class SlackChannelNotFound(SlackPermanentError):
-    """The bot cannot see that channel (private, someone else's DM, or gone)."""
-
-
-class SlackAuthError(SlackPermanentError):
-    """The token was refused."""
-
-
-class HttpStatusError(Exception):
-    """A non-2xx answer from a plain HTTP endpoint (upload URL, response_url)."""
-
-    def __init__(self, status: int, retry_after: str | None, body: str) -> None:
-        super().__init__(f"HTTP {status}: {body[:200]}")
-        self.status = status
-        self.retry_after = retry_after
-        self.body = body
 
 
 def _from_api_error(exc: SlackApiError, method: str) -> SlackIOError:

@@ -14,16 +14,16 @@ from bot.deps import ledger_config
 from bot.settings import load_settings
 from bot.sim.signing import post_signed, slash_command_body
 from storage import open_store
-from storage.api import Store
 from storage.models import Job, JobState, MoneyState
 from tests.durability.proc import AppProcess
 from tests.e2e.harness import ALICE, CHANNEL, SIGNING_SECRET
+from tests.store_tools import StoreForTests
 
 
 @pytest.fixture
-async def store(tmp_path) -> AsyncIterator[Store]:
+async def store(tmp_path) -> AsyncIterator[StoreForTests]:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
-    opened = await open_store(url, ledger_config(load_settings(database_url=url)))
+    opened = StoreForTests.view(await open_store(url, ledger_config(load_settings(database_url=url))))
     yield opened
     await opened.close()
 
@@ -36,7 +36,7 @@ async def _send(app: AppProcess, text: str, slack) -> httpx.Response:
         return await post_signed(http, app.events_url, body, SIGNING_SECRET)
 
 
-async def _wait_job(store: Store, predicate: Callable[[Job], bool], timeout: float = 30) -> Job:
+async def _wait_job(store: StoreForTests, predicate: Callable[[Job], bool], timeout: float = 30) -> Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         jobs = await store.user_jobs(ALICE, 10)
@@ -67,7 +67,7 @@ async def _crash_and_recover(tmp_path, sim, slack, store, at: Callable[[Job], bo
         assert code == 0
 
 
-async def _assert_balanced(store: Store, job: Job) -> None:
+async def _assert_balanced(store: StoreForTests, job: Job) -> None:
     assert await store.audit() == []
     status = await store.budget_status(ALICE)
     assert status.reserved_micros == 0

@@ -16,6 +16,7 @@ from storage import open_store
 from storage.models import JobState, MoneyState
 from tests.durability.proc import AppProcess
 from tests.e2e.harness import ALICE, CHANNEL, SIGNING_SECRET
+from tests.store_tools import StoreForTests
 
 
 async def _jobs(store):
@@ -75,6 +76,7 @@ async def test_kill9_with_queued_jobs_loses_none(tmp_path, sim, slack):
         assert [j.started_at for j in jobs] == sorted(j.started_at for j in jobs)
         for earlier, later in itertools.pairwise(jobs):
             assert later.started_at >= earlier.updated_at  # one at a time, as the limit says
-        assert await store.audit() == [] and (await store.budget_status(ALICE)).reserved_micros == 0
+        assert await StoreForTests.view(store).audit() == []
+        assert (await store.budget_status(ALICE)).reserved_micros == 0
     finally:
         await store.close()

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
-import httpx
-
-from bot.sim.signing import post_signed, slash_command_body
-from tests.durability.proc import AppProcess
-from tests.e2e.harness import ALICE, API_KEY, BOT_TOKEN, CHANNEL, SIGNING_SECRET
-
-
-async def _send(app: AppProcess, text: str, slack) -> None:
-    body = slash_command_body(
-        text=text, user_id=ALICE, channel_id=CHANNEL, response_url=slack.new_response_url()
-    )
-    async with httpx.AsyncClient() as http:
-        response = await post_signed(http, app.events_url, body, SIGNING_SECRET)
-    assert response.status_code == 200
-
-
-async def _until(predicate, timeout: float = 30.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("not reached")
+from tests.durability.proc import (
+    AppProcess,
+    deliver_one_fail_one,
+    resumes_and_delivers_once,
+    send_video,
+    until,
+)
+from tests.e2e.harness import ALICE, API_KEY, BOT_TOKEN, SIGNING_SECRET
 
 
 async def test_logs_are_json_lines_per_transition_and_never_hold_a_secret(tmp_path, sim, slack):
@@ -34,11 +19,7 @@ async def test_logs_are_json_lines_per_transition_and_never_hold_a_secret(tmp_pa
     app = AppProcess(sim=sim, slack=slack, db_url=f"sqlite:///{tmp_path / 'bot.db'}", log_path=log_path)
     await app.start()
     try:
-        await _send(app, "a good one", slack)
-        await _until(lambda: len(slack.files) == 1)
-        sim.configure(fail="nope")
-        await _send(app, "a bad one", slack)
-        await _until(lambda: '"dst": "failed"' in log_path.read_text())
+        await deliver_one_fail_one(app, sim, slack)
     finally:
         code, _ = await app.terminate()
     assert code == 0
@@ -64,15 +45,10 @@ async def test_sigterm_exits_quickly_and_the_next_start_finishes_the_job(tmp_pat
     db_url = f"sqlite:///{tmp_path / 'bot.db'}"
     first = AppProcess(sim=sim, slack=slack, db_url=db_url, log_path=tmp_path / "app.log")
     await first.start()
-    await _send(first, "a long one", slack)
-    await _until(lambda: sim.create_count == 1)
+    await send_video(first, "a long one", slack)
+    await until(lambda: sim.create_count == 1)
     code, seconds = await first.terminate()
     assert code == 0 and seconds < 10
     assert slack.files == []
     second = AppProcess(sim=sim, slack=slack, db_url=db_url, log_path=tmp_path / "app.log")
-    await second.start()
-    try:
-        await _until(lambda: len(slack.files) == 1)
-    finally:
-        await second.terminate()
-    assert sim.create_count == 1
+    await resumes_and_delivers_once(second, sim, slack)

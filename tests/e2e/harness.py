@@ -15,8 +15,8 @@ from bot.settings import Settings, load_settings
 from bot.sim.gateway import Simulator
 from bot.sim.signing import interaction_body, post_signed, slash_command_body
 from bot.sim.slack import SlackStandIn
-from storage.api import Store
 from storage.models import Job
+from tests.store_tools import StoreForTests
 
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"
 APP_TOKEN = "xapp-test-app-token-0123456789"
@@ -46,6 +46,7 @@ def test_settings(*, sim: Simulator, slack: SlackStandIn, db: Path | str, **over
         "poll_max_interval_s": 0.2,
         "lease_s": 3.0,
         "replica_id": "test-replica",
+        "health_port": 0,
     }
     values.update(overrides)
     return load_settings(**values)
@@ -61,9 +62,10 @@ class RunningApp:
     http: httpx.AsyncClient
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreForTests:
+        """The running app's store, with the tests' audit and shortcuts."""
         assert self.service.deps is not None
-        return self.service.deps.store
+        return StoreForTests.view(self.service.deps.store)
 
     async def command(
         self,

@@ -9,6 +9,9 @@ import os
 import subprocess
 import sys
 
+from bot.deps import ledger_config
+from bot.settings import load_settings
+from storage import open_store
 from storage.models import JobState
 from tests.e2e.harness import ADMIN, ALICE, BOB, ack_text
 
@@ -140,9 +143,15 @@ async def test_every_admin_subcommand(make_app, slack):
     assert "<@U0ADMIN01> budget <@U0ALICE01>: $5.00 (default) → $0.10" in lines[6]
 
 
+async def _create_database(url: str) -> None:
+    await (await open_store(url, ledger_config(load_settings(database_url=url)))).close()
+
+
 def test_admin_cli_on_the_same_database(tmp_path):
     db = tmp_path / "cli.db"
-    env = {**os.environ, "VIDEOBOT_DATABASE_URL": f"sqlite:///{db}"}
+    url = f"sqlite:///{db}"
+    asyncio.run(_create_database(url))  # as `videobot run` makes it; the admin CLI never starts one
+    env = {**os.environ, "VIDEOBOT_DATABASE_URL": url}
     cli = [sys.executable, "-m", "bot.cli", "admin"]
     done = subprocess.run([*cli, "budget", "U0ALICE01", "$12.50"], env=env, capture_output=True, text=True)
     assert done.returncode == 0 and "$12.50" in done.stdout

@@ -8,7 +8,8 @@ import json
 import time
 
 from bot.sim.signing import post_signed
-from bot.ui.surfaces import ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY, MODAL_CALLBACK
+from bot.ui.blocks.form import MODAL_CALLBACK
+from bot.ui.blocks.thread import ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY
 from storage.models import JobState
 from tests.e2e.harness import ADMIN, ALICE, BOB, CHANNEL, SIGNING_SECRET, ack_text
 

@@ -3,8 +3,8 @@ refuse prompts containing them before any money moves, without echoing the term.
 
 from __future__ import annotations
 
-from bot.ui import messages
-from bot.ui.surfaces import ACTION_REGENERATE
+from bot.ui.blocks.thread import ACTION_REGENERATE
+from bot.ui.words import video as video_words
 from storage.models import JobState
 from tests.e2e.harness import ADMIN, ALICE, CHANNEL, ack_text
 from tests.e2e.test_interactive import _button_click, _form_state, _open_form
@@ -26,7 +26,7 @@ async def test_blocked_terms_are_refused_everywhere_before_any_money_moves(make_
 
     # The command: a neutral refusal that does not repeat the term.
     answer = ack_text(await app.command("a NUCLÉAR   explosion over the sea"))
-    assert answer == messages.POLICY_REFUSAL and "nuclear" not in answer.lower()
+    assert answer == video_words.POLICY_REFUSAL and "nuclear" not in answer.lower()
     # The form: the same refusal, under the prompt.
     view = await _open_form(app, slack)
     submit = {

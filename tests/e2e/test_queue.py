@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.ui.surfaces import ACTION_CANCEL
+from bot.ui.blocks.thread import ACTION_CANCEL
 from storage.models import JobState, MoneyState
 from tests.e2e.harness import ADMIN, ALICE, BOB, CHANNEL, ack_text
 from tests.e2e.test_interactive import _button_click

@@ -9,8 +9,8 @@ import pytest
 from bot.deps import ledger_config
 from bot.settings import load_settings
 from storage import open_store
-from storage.api import Store
 from tests.storage.pg import drop_pg_database, make_pg_database
+from tests.store_tools import StoreForTests
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ async def pg_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def pg_store(pg_url: str) -> AsyncIterator[Store]:
-    store = await open_store(pg_url, ledger_config(load_settings(database_url=pg_url)))
+async def pg_store(pg_url: str) -> AsyncIterator[StoreForTests]:
+    store = StoreForTests.view(await open_store(pg_url, ledger_config(load_settings(database_url=pg_url))))
     yield store
     await store.close()

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from storage import LedgerConfig, SqlStore, open_store
+from storage import LedgerConfig, open_store
 from tests.storage.helpers import Clock, at
 from tests.storage.pg import drop_pg_database, make_pg_database, reset_pg_database
+from tests.store_tools import StoreForTests
 
-StoreFactory = Callable[..., Awaitable[SqlStore]]
+StoreFactory = Callable[..., Awaitable[StoreForTests]]
 
 
 def _run(coro: Awaitable[Any]) -> Any:
@@ -49,9 +50,9 @@ def clock() -> Clock:
 @pytest.fixture
 async def store_factory(db_url: str, clock: Clock) -> AsyncIterator[StoreFactory]:
     """Opens stores (replicas) on the same database; closes them all afterwards."""
-    opened: list[SqlStore] = []
+    opened: list[StoreForTests] = []
 
-    async def make(**overrides: Any) -> SqlStore:
+    async def make(**overrides: Any) -> StoreForTests:
         values: dict[str, Any] = {
             "default_budget_micros": 1_000_000,
             "period": "month",
@@ -60,8 +61,7 @@ async def store_factory(db_url: str, clock: Clock) -> AsyncIterator[StoreFactory
             "clock": clock,
         }
         values.update(overrides)
-        store = await open_store(db_url, LedgerConfig(**values))
-        assert isinstance(store, SqlStore)
+        store = StoreForTests.view(await open_store(db_url, LedgerConfig(**values)))
         opened.append(store)
         return store
 
@@ -71,6 +71,6 @@ async def store_factory(db_url: str, clock: Clock) -> AsyncIterator[StoreFactory
 
 
 @pytest.fixture
-async def store(store_factory: StoreFactory) -> SqlStore:
+async def store(store_factory: StoreFactory) -> StoreForTests:
     """A store with the default test configuration."""
     return await store_factory()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from storage import JobState, MoneyState
-from storage.states import TRANSITIONS, IllegalTransition
+from storage.errors import IllegalTransition
+from storage.states import TRANSITIONS
 from tests.storage.helpers import PRICE, new_job, walk
 
 S = JobState

@@ -9,6 +9,7 @@ import pytest
 from storage import LedgerConfig, SqlStore, open_store, sqlite_path
 from storage.migrate import load_migrations, migrate
 from tests.storage.helpers import new_job
+from tests.store_tools import StoreForTests
 
 
 async def test_migrations_recorded_once(store_factory):
@@ -41,7 +42,7 @@ def test_sqlite_urls():
 async def test_relative_sqlite_url_is_cwd(tmp_path, monkeypatch, clock):
     monkeypatch.chdir(tmp_path)
     config = LedgerConfig(1_000_000, "month", 3, 1800, clock)
-    store = await open_store("sqlite:///videobot.db", config)
+    store = StoreForTests.view(await open_store("sqlite:///videobot.db", config))
     try:
         assert store.dialect == "sqlite"
         await store.reserve(new_job(), owner="r1", lease_s=30)

@@ -9,9 +9,10 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from storage import JobState, Refused, SqlStore
+from storage import JobState, Refused
 from storage.periods import period_key
 from tests.storage.helpers import PRICE, at, new_job, walk, wipe
+from tests.store_tools import StoreForTests
 
 USERS = ("U1", "U2", "U3")
 MAX_INFLIGHT = 2
@@ -263,7 +264,7 @@ async def test_ledger_matches_model(store, clock, steps):
         max_inflight=MAX_WORKSPACE,
         max_queued_per_user=MAX_QUEUED,
     )
-    store = SqlStore(store.db, config)
+    store = StoreForTests(store.db, config)
     await wipe(store)
     clock.now = START
     model = Model(now=START)

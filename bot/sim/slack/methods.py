@@ -263,3 +263,17 @@ METHODS: dict[str, Handler] = {
     "views.update": views_update,
     "views.publish": views_publish,
 }
+
+# The bot scope each method needs, from its page's "Required scopes" (https://api.slack.com/methods/<name>);
+# a token without it gets `missing_scope`, as from Slack.
+SCOPE_NEEDED: dict[str, str] = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "conversations.join": "channels:join",
+    "conversations.open": "im:write",
+    "users.info": "users:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+    "files.info": "files:read",
+}

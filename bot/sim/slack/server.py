@@ -20,7 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sim.slack.methods import METHODS
+from bot.manifest import BOT_SCOPES
+from bot.sim.slack.methods import METHODS, SCOPE_NEEDED
 from bot.sim.slack.socket_hub import Ack, PayloadType, SocketHub
 from bot.sim.slack.uploads import receive_to_file
 from bot.sim.slack.workspace import (
@@ -62,6 +63,9 @@ class SlackStandIn:
         self.app_token = app_token
         self.workspace = Workspace(bot_name)
         self.hub = SocketHub()
+        # What the bot token was granted; every answer to it says so in `x-oauth-scopes`, as Slack's
+        # do (https://api.slack.com/authentication/token-types, "checking scopes").
+        self.bot_scopes: list[str] = list(BOT_SCOPES)
         self.faults: dict[str, list[Fault]] = {}
         self.latency: dict[str, float] = {}
         self._responses: dict[str, list[dict[str, Any]]] = {}
@@ -239,15 +243,16 @@ class SlackStandIn:
         self.workspace.calls.append(call)
         if self.latency.get(method):
             await asyncio.sleep(self.latency[method])
+        headers = {"x-oauth-scopes": ",".join(self.bot_scopes)} if token == self.bot_token else {}
         try:
             answer = await self._dispatch(request, method, str(token or ""), params)
         except ApiError as exc:
             call.error = exc.error
-            return web.json_response({"ok": False, "error": exc.error})
+            return web.json_response({"ok": False, "error": exc.error}, headers=headers)
         except _Faulted as exc:
             call.error = exc.fault.error
             return self._fault_response(exc.fault, default_status=200)
-        return web.json_response({"ok": True} | answer)
+        return web.json_response({"ok": True} | answer, headers=headers)
 
     async def _dispatch(
         self, request: web.Request, method: str, token: str, params: dict[str, Any]
@@ -262,6 +267,9 @@ class SlackStandIn:
             raise ApiError("not_authed")
         if token != self.bot_token:
             raise ApiError("not_allowed_token_type" if token == self.app_token else "invalid_auth")
+        needed = SCOPE_NEEDED.get(method)
+        if needed is not None and needed not in self.bot_scopes:
+            raise ApiError("missing_scope")
         self._check_fault(method)
         handler = METHODS.get(method)
         if handler is None:
@@ -331,6 +339,8 @@ class SlackStandIn:
             self.add_user(**args)
         elif name == "set_latency":
             self.set_latency(**args)
+        elif name == "set_bot_scopes":
+            self.bot_scopes = list(args["scopes"])
         else:
             raise ValueError(f"unknown action {name!r}")
 

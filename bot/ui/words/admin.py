@@ -1,11 +1,12 @@
-"""The words of `/video-admin` (and `videobot admin`), in the same voice as `bot.ui.messages`. Pure."""
+"""The words of `/video-admin` (and `videobot admin`), in the voice of the rest of `bot.ui.words`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from bot.money import format_usd
-from bot.ui.messages import escape, job_line, per_period, this_period, utc
+from bot.ui.words.format import escape, per_period, this_period, utc
+from bot.ui.words.video import job_line
 from storage.api import PeriodKind
 from storage.models import AdminAction, BudgetStatus, Job, UserUsage, WorkspaceStatus
 
@@ -55,6 +56,16 @@ def admin_denied() -> str:
 def err_admin(verb: str, problem: str) -> str:
     """A bad value for `verb` (problem is a plain sentence, escaped here), with its usage line."""
     return f"{escape(problem.rstrip('.'))}.\nUsage: {USAGE_LINES.get(verb, USAGE_LINES['help'])}"
+
+
+def err_block_term_empty() -> str:
+    """`block add|remove` with a term that has no letters or digits."""
+    return err_admin("block", "A term needs letters or digits")
+
+
+def err_block_term_long(max_chars: int) -> str:
+    """`block add|remove` with a term longer than the limit."""
+    return err_admin("block", f"A term can be at most {max_chars} characters")
 
 
 def err_admin_user(verb: str, token: str) -> str:

@@ -1,5 +1,5 @@
 """Words about waiting: a place in the queue, rough times, and why a started video cannot be cancelled.
-Pure, in the voice of `bot.ui.messages` (which uses them)."""
+Pure, in the voice of `bot.ui.words` (`thread` and `video` use them)."""
 
 from __future__ import annotations
 

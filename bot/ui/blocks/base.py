@@ -1,8 +1,5 @@
-"""Pure Block Kit builders: data in, a list of block dicts out, always within Slack's limits.
-
-Each builder returns a plain list, so a caller (a later Regenerate button) can append an `actions`
-block; `finish` re-checks the block count for such compositions.
-"""
+"""Block Kit primitives every surface uses: sections and context lines truncated to Slack's limits,
+and `finish`, which serialises blocks and keeps at most MAX_BLOCKS. Pure: data in, dicts out."""
 
 from __future__ import annotations
 
@@ -11,12 +8,15 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.ui import messages
-from storage.models import BudgetStatus, Job
-
 MAX_SECTION_CHARS = 3000
+
+
 MAX_CONTEXT_CHARS = 3000
+
+
 MAX_BLOCKS = 50
+
+
 ELLIPSIS = "…"
 
 
@@ -50,23 +50,6 @@ def finish(blocks: Sequence[Block | dict[str, Any]]) -> list[dict[str, Any]]:
     for block in blocks[:MAX_BLOCKS]:
         out.append(block if isinstance(block, dict) else block.to_dict())
     return out
-
-
-def parent_blocks(job: Job) -> list[dict[str, Any]]:
-    """The channel message: who asked, the quoted prompt, duration · ratio · estimated cost."""
-    header = messages.parent_header(job)
-    body = truncate_mrkdwn(messages.quote(job.prompt), MAX_SECTION_CHARS - len(header) - 1)
-    return finish([section(f"{header}\n{body}"), context(messages.parent_details(job))])
-
-
-def status_blocks(job: Job, now: float | None = None) -> list[dict[str, Any]]:
-    """The status message in the thread."""
-    return finish([context(messages.status_text(job, now))])
-
-
-def failure_blocks(job: Job, status: BudgetStatus) -> list[dict[str, Any]]:
-    """The thread reply for a failed or given-up job."""
-    return finish([section(messages.failure_reply(job, status))])
 
 
 def text_blocks(text: str) -> list[dict[str, Any]]:
