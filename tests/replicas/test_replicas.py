@@ -188,10 +188,12 @@ async def test_kill9_one_of_three_replicas_mid_flight(start_replicas, sim, slack
         )
 
     await wait_for(pg_store, USERS, victim_busy, timeout=30)
+    victim.kill9()
+    # Read once the victim is dead (its leases still run for LEASE_S): a job it finished between the
+    # check above and the kill is not an orphan.
     orphans = {
         j.id for j in await all_jobs(pg_store, USERS) if j.owner == "replica-1" and not j.state.finished
     }
-    victim.kill9()
 
     await wait_for(pg_store, USERS, lambda jobs: all(j.state.finished for j in jobs), timeout=60)
     jobs = {j.id: j for j in await all_jobs(pg_store, USERS)}
