@@ -5,41 +5,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 
-import aiohttp
-
-from bench.common import SECRET, AppProc, Stubs, machine, percentile, report, workdir
+from bench.common import SECRET, AppProc, Stubs, machine, percentile, post_timed, report, workdir
 from bot.sim.signing import signed_headers, slash_command_body
 
 
 async def _load(url: str, total: int, concurrency: int, prefix: str) -> list[float]:
-    # Bodies are signed before the clock starts, and aiohttp keeps the client side cheap, so the
-    # figures are about the server, not the load generator.
     bodies = [
         slash_command_body(text=f"a bench scene {i}", user_id=f"U{prefix}{i:05d}", channel_id="C_PUBLIC")
         for i in range(total)
     ]
-    signed = [(body, signed_headers(SECRET, body)) for body in bodies]
-    latencies: list[float] = []
-    queue = iter(signed)
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        for i in range(20):  # warm up: auth.test, connections, caches
-            warm = slash_command_body(text="warm up", user_id=f"U{prefix}WARM{i}", channel_id="C_PUBLIC")
-            async with session.post(url, data=warm, headers=signed_headers(SECRET, warm)) as response:
-                await response.read()
-
-        async def worker() -> None:
-            for body, headers in queue:
-                started = time.perf_counter()
-                async with session.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                    assert response.status == 200, response.status
-                latencies.append((time.perf_counter() - started) * 1000)
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies
+    # Warm up: auth.test, connections, caches.
+    warm = [
+        slash_command_body(text="warm up", user_id=f"U{prefix}WARM{i}", channel_id="C_PUBLIC")
+        for i in range(20)
+    ]
+    return await post_timed(
+        url,
+        [(body, signed_headers(SECRET, body)) for body in bodies],
+        concurrency,
+        warm_up=[(body, signed_headers(SECRET, body)) for body in warm],
+    )
 
 
 async def main(quick: bool) -> None:

@@ -24,7 +24,9 @@ async def main() -> None:
     async def only_ack(ack: AsyncAck, command: dict[str, Any]) -> None:
         await ack()
 
-    transport = HttpTransport(app, "127.0.0.1", int(os.environ["PORT"]))
+    transport = HttpTransport(
+        app, "127.0.0.1", int(os.environ["PORT"]), signing_secret=os.environ["SLACK_SIGNING_SECRET"]
+    )
     await transport.start()
     await asyncio.Event().wait()
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import psutil
 
@@ -173,6 +174,36 @@ async def send_command(
     elapsed = (time.perf_counter() - started) * 1000
     response.raise_for_status()
     return elapsed
+
+
+async def post_timed(
+    url: str,
+    signed: list[tuple[str, dict[str, str]]],
+    concurrency: int,
+    warm_up: list[tuple[str, dict[str, str]]] | None = None,
+) -> list[float]:
+    """POST each (body, headers), `concurrency` at a time; each one's latency in ms.
+
+    The bodies come signed, before the clock starts, and aiohttp keeps the client side cheap, so the
+    figures are about the server. `warm_up` requests go first on the same connections, unmeasured.
+    """
+    latencies: list[float] = []
+    queue = iter(signed)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        for body, headers in warm_up or []:
+            async with session.post(url, data=body, headers=headers) as response:
+                await response.read()
+
+        async def worker() -> None:
+            for body, headers in queue:
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    assert response.status == 200, response.status
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
 
 
 def percentile(values: list[float], p: float) -> float:

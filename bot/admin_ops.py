@@ -26,7 +26,10 @@ from storage.api import Store
 from storage.billing import billed_seconds
 from storage.models import AdminAction, Job
 
-EXPORT_HEADER = ("when_utc", "job_id", "user", "prompt", "seconds", "status", "cost_usd", "cost_micros")
+EXPORT_HEADER = (
+    "when_utc", "job_id", "user", "prompt", "seconds", "status", "cost_usd", "cost_micros",
+    "gateway_overage_usd", "gateway_overage_micros",
+)  # fmt: skip
 AUDIT_HEADER = ("when_utc", "actor", "action", "target", "old_value", "new_value")
 
 
@@ -142,6 +145,8 @@ def ledger_csv(jobs: list[Job]) -> str:
                 job.state.value,
                 format_usd(job.charged_micros),
                 job.charged_micros,
+                format_usd(job.overage_micros),
+                job.overage_micros,
             )
         )
     return out.getvalue()

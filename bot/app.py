@@ -9,7 +9,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
-from handlers import admin, buttons, forms, home, video
+from handlers import admin, buttons, forms, home, mention, shortcut, video
 
 log = logging.getLogger("videobot.bolt")
 
@@ -35,9 +35,11 @@ def create_app(deps: Deps, runner: JobRunner) -> AsyncApp:
         # Bolt answers Slack's HTTP request only when the listener returns, so every listener only
         # parses, reserves and acks, and returns: the slow work runs in tasks the runner owns.
         process_before_response=True,
-        request_verification_enabled=settings.effective_mode == "http",
+        # The HTTP transport verifies every signature on the raw bytes before anything parses the
+        # body (bot.slack.inbound); Bolt's own check would log a failing request's whole body.
+        request_verification_enabled=False,
         logger=log,
     )
-    for module in (video, admin, forms, buttons, home):
+    for module in (video, admin, forms, buttons, home, mention, shortcut):
         module.register(app, deps, runner)
     return app

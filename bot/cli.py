@@ -19,6 +19,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the whole flow offline: one /video to a playable MP4 in a thread")
     demo.add_argument("--prompt", default="a slow drone shot over a mountain lake at dawn")
     demo.add_argument("--out", default="demo-out", help="folder for the database and the MP4")
+    demo.add_argument(
+        "--via",
+        choices=("command", "mention", "shortcut"),
+        default="command",
+        help="ask by /video, by @mention in a thread, or by the message shortcut",
+    )
     sim = sub.add_parser("sim", help="the AIgateway-compatible simulator alone")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8089)
@@ -74,7 +80,7 @@ def _run_stand_in(args: argparse.Namespace) -> int:
         return 0
     from bot.sim.demo import run_demo
 
-    return asyncio.run(run_demo(prompt=args.prompt, out_dir=args.out))
+    return asyncio.run(run_demo(prompt=args.prompt, out_dir=args.out, via=args.via))
 
 
 def _manifest(http_url: str | None) -> int:

@@ -11,6 +11,7 @@ we keep is what the person meant (`cats & dogs`, `@name`), and is escaped again 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +29,12 @@ _FLAG = re.compile(r"^--?[A-Za-z]")
 _NUMBER = re.compile(r"^([0-9]+)\s*(?:s|sec|secs|seconds?)?$", re.IGNORECASE)
 _RATIO = re.compile(r"^([0-9]{1,4})\s*[:x×/]\s*([0-9]{1,4})$", re.IGNORECASE)
 _MARKUP = re.compile(r"<([^<>]*)>")
+# Bidirectional controls (U+202E turns the rest of a line around: "gpj.exe" reads as "exe.jpg") and
+# zero-width characters hide or reorder what a prompt says, in the thread, the file title and the CSV.
+_INVISIBLE = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidi
+    "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad\u034f"  # zero-width
+)
 _WHITESPACE_CONTROLS = str.maketrans({c: " " for c in "\t\n\v\f\r\x85"})
 _FLAG_NAMES: dict[str, Literal["duration", "ratio"]] = {
     "--duration": "duration",
@@ -68,9 +75,11 @@ _SUBCOMMANDS: dict[str, Subcommand] = {
 
 
 def clean_text(text: str) -> str:
-    """Drop control characters (line breaks and tabs become spaces)."""
+    """NFC-normalise; drop control, bidirectional and zero-width characters (line breaks become spaces)."""
     spaced = text.translate(_WHITESPACE_CONTROLS)
-    return "".join(ch for ch in spaced if ch >= " " and not "\x7f" <= ch <= "\x9f")
+    kept = "".join(ch for ch in spaced if ch >= " " and not "\x7f" <= ch <= "\x9f" and ch not in _INVISIBLE)
+    # Last, so that a mark freed from an invisible neighbour ("e", ZWSP, U+0301) composes too.
+    return unicodedata.normalize("NFC", kept)
 
 
 def _markup_words(match: re.Match[str]) -> str:
@@ -88,6 +97,16 @@ def unslack(text: str) -> str:
     """Turn Slack's escaped command text back into what the person typed."""
     plain = _MARKUP.sub(_markup_words, text)
     return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def strip_mention(text: str, user_id: str | None) -> str:
+    """`text` without any mention of `user_id` (`<@U1>`, `<@U1|name>`); without an id, the leading one.
+
+    An @mention of the bot reads as `<@UBOT> a slow drone shot`: the prompt is what follows.
+    """
+    if user_id:
+        return re.sub(rf"<@{re.escape(user_id)}(?:\|[^<>]*)?>", " ", text)
+    return re.sub(r"^\s*<@[UW][A-Z0-9]+(?:\|[^<>]*)?>", " ", text)
 
 
 def _canonical_flag(token: str) -> str:
@@ -174,6 +193,55 @@ def parse_video(text: str, settings: Settings) -> VideoRequest | Subcommand | Pa
     if isinstance(ratio, ParseError):
         return ratio
     return VideoRequest(prompt=prompt, duration=duration, aspect_ratio=ratio)
+
+
+FORM_VALUE_CHARS = 16  # a length or ratio menu's value is short; more is forged, and not echoed back
+
+
+def check_form(
+    prompt: str, duration: str | None, ratio: str | None, settings: Settings
+) -> VideoRequest | dict[str, str]:
+    """The form's values, checked by the command's own rules; else field errors by block id.
+
+    A view submission is as untrusted as command text: its menus can be sent with any value.
+    """
+    errors: dict[str, str] = {}
+    text = " ".join(clean_text(prompt).split())  # a form field is plain text, not escaped like commands
+    if not text:
+        errors["prompt"] = video_words.err_empty_prompt()
+    elif len(text) > MAX_PROMPT_CHARS:
+        errors["prompt"] = video_words.err_prompt_too_long(len(text), MAX_PROMPT_CHARS)
+    seconds, shape = _form_choices(duration, ratio, settings)
+    if isinstance(seconds, ParseError):
+        errors["duration"] = seconds.message
+    if isinstance(shape, ParseError):
+        errors["ratio"] = shape.message
+    if errors or isinstance(seconds, ParseError) or isinstance(shape, ParseError):
+        return errors
+    return VideoRequest(prompt=text, duration=seconds, aspect_ratio=shape)
+
+
+def _form_choices(
+    duration: str | None, ratio: str | None, settings: Settings
+) -> tuple[int | ParseError, str | ParseError]:
+    seconds: int | ParseError = settings.duration_default
+    if duration is not None:
+        seconds = _parse_duration(clean_text(duration)[:FORM_VALUE_CHARS], settings)
+    shape: str | ParseError = settings.default_aspect_ratio
+    if ratio is not None:
+        shape = _parse_ratio(clean_text(ratio)[:FORM_VALUE_CHARS], settings)
+    return seconds, shape
+
+
+def form_choices(
+    duration: str | None, ratio: str | None, settings: Settings
+) -> tuple[int | None, str | None]:
+    """The form's length and ratio for its live estimate, each None when it is not an allowed value."""
+    seconds, shape = _form_choices(duration, ratio, settings)
+    return (
+        None if isinstance(seconds, ParseError) else seconds,
+        None if isinstance(shape, ParseError) else shape,
+    )
 
 
 # --- /video-admin ----------------------------------------------------------------------------------
@@ -283,9 +351,9 @@ def _user(verb: str, token: str) -> str | ParseError:
 
 
 def _budget(args: list[str]) -> AdminCommand | ParseError:
-    if len(args) != 2:
+    if len(args) < 2:
         return ParseError(admin_words.err_admin_arity("budget"))
-    micros = _amount("budget", args[1])
+    micros = _amount("budget", " ".join(args[1:]))  # `5 USD` is two words
     if isinstance(micros, ParseError):
         return micros
     if args[0].lower() == "default":
@@ -295,11 +363,11 @@ def _budget(args: list[str]) -> AdminCommand | ParseError:
 
 
 def _cap(args: list[str]) -> AdminCommand | ParseError:
-    if len(args) != 1:
+    if not args:
         return ParseError(admin_words.err_admin_arity("cap"))
-    if args[0].lower() in ("off", "none"):
+    if len(args) == 1 and args[0].lower() in ("off", "none"):
         return SetCap(micros=None)
-    micros = _amount("cap", args[0])
+    micros = _amount("cap", " ".join(args))
     return micros if isinstance(micros, ParseError) else SetCap(micros=micros)
 
 

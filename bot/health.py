@@ -6,15 +6,47 @@ serves them with `HealthServer` on VIDEOBOT_HEALTH_PORT.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from aiohttp import web
 
 from bot import metrics
 from storage.errors import ListenError
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
+
+# aiohttp has no header-read timeout of its own, but its keep-alive timer starts when a connection
+# opens and closes the connection if no complete request head has arrived when it fires (and it is
+# re-armed after each response): with 10 s, a client dribbling its headers is cut off after 10 s,
+# and an idle keep-alive connection after 10 s too. Slack answers within 3 s anyway. Both servers
+# (Slack's events on PORT, Socket Mode's health port) use it.
+HEADER_TIMEOUT_S = 10.0
+
+
+class _OneLineForBadHttp(logging.Filter):
+    """aiohttp logs a request it cannot parse (bad request line, header, framing) at ERROR with a
+    traceback quoting the offending bytes: one unsigned request, kilobytes of log. Such records
+    become one warning line naming the kind of error; the server's other records pass unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, aiohttp.http_exceptions.HttpProcessingError):
+            record.msg, record.args = "malformed HTTP request refused", ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+            record.event, record.error = "http.malformed", type(exc).__name__
+        return True
+
+
+_BAD_HTTP_FILTER = _OneLineForBadHttp()
+
+
+def one_line_for_bad_http() -> None:
+    """aiohttp's server logs a request it cannot parse as one warning line (added once, however often)."""
+    logging.getLogger("aiohttp.server").addFilter(_BAD_HTTP_FILTER)
 
 
 async def listen(runner: web.AppRunner, host: str, port: int, variable: str) -> None:
@@ -51,8 +83,11 @@ def add_health_routes(app: web.Application, readiness: Readiness) -> None:
 class HealthServer:
     """The health and metrics routes alone, on their own port (Socket Mode)."""
 
-    def __init__(self, host: str, port: int, readiness: Readiness) -> None:
+    def __init__(
+        self, host: str, port: int, readiness: Readiness, *, header_timeout_s: float = HEADER_TIMEOUT_S
+    ) -> None:
         self._host = host
+        self._header_timeout_s = header_timeout_s
         self._port = port
         self._readiness = readiness
         self._runner: web.AppRunner | None = None
@@ -62,8 +97,11 @@ class HealthServer:
         """Listen; `url` is then the base URL (port 0 picks a free one)."""
         app = web.Application()
         add_health_routes(app, self._readiness)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, keepalive_timeout=self._header_timeout_s
+        )
         await runner.setup()
+        one_line_for_bad_http()
         await listen(runner, self._host, self._port, "VIDEOBOT_HEALTH_PORT")
         self._runner = runner
         host, port = runner.addresses[0][:2]

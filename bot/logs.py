@@ -29,15 +29,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+# Our own packages; every other logger (Bolt's "videobot.bolt" included) is a library's.
+_OWN_PACKAGES = frozenset({"bot", "handlers", "storage"})
+# Libraries that write request bodies, SQL arguments (prompts, response URLs) or tokens at DEBUG.
+_LIBRARIES = (
+    "slack_sdk",
+    "slack_bolt",
+    "videobot",
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "asyncio",
+    "asyncpg",
+)
+
+
+class _LibrariesAtInfo(logging.Filter):
+    """Drop libraries' DEBUG records, even when a level is lowered later: Bolt logs each response
+    body, slack_sdk each request (prompts, response URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO or record.name.split(".", 1)[0] in _OWN_PACKAGES
+
+
 def setup_logging(level: str = "INFO", stream: Any = None) -> None:
-    """Send the app's logs as JSON lines to stderr (or `stream`)."""
+    """Send the app's logs as JSON lines to stderr (or `stream`); libraries never below INFO."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(_LibrariesAtInfo())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # slack_sdk logs request bodies at DEBUG; those carry tokens in some calls.
-    for noisy in ("slack_sdk", "slack_bolt", "httpx", "httpcore", "aiohttp.access", "asyncio"):
+    for noisy in _LIBRARIES:
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

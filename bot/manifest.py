@@ -13,23 +13,27 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.ui.blocks.form import SHORTCUT_CALLBACK
 from storage.errors import ManifestError
 
 EVENTS_PATH = "/slack/events"
 
 # Exactly the bot scopes the code uses (tests/test_manifest.py derives them from the Slack calls).
 BOT_SCOPES: tuple[str, ...] = (
+    "app_mentions:read",
     "commands",
+    "channels:read",
     "chat:write",
     "chat:write.public",
     "channels:join",
     "files:read",
     "files:write",
     "im:write",
+    "users:read",
 )
 # The app-level token Socket Mode needs (https://api.slack.com/apis/socket-mode).
 APP_TOKEN_SCOPES: tuple[str, ...] = ("connections:write",)
-BOT_EVENTS: tuple[str, ...] = ("app_home_opened",)
+BOT_EVENTS: tuple[str, ...] = ("app_home_opened", "app_mention")
 
 SLASH_COMMANDS: tuple[dict[str, Any], ...] = (
     {
@@ -43,6 +47,15 @@ SLASH_COMMANDS: tuple[dict[str, Any], ...] = (
         "description": "Budgets, caps and usage for videobot (admins)",
         "usage_hint": "budget <@user> <usd> | cap <usd> | usage | freeze <@user> | export | help",
         "should_escape": True,
+    },
+)
+# Shortcuts go to the interactivity request URL, like the buttons and the form.
+SHORTCUTS: tuple[dict[str, Any], ...] = (
+    {
+        "name": "Make a video",
+        "type": "message",
+        "callback_id": SHORTCUT_CALLBACK,
+        "description": "A video from this message's words, posted in its thread",
     },
 )
 
@@ -86,6 +99,7 @@ def build_manifest(http_url: str | None = None) -> dict[str, Any]:
             },
             "bot_user": {"display_name": "videobot", "always_online": True},
             "slash_commands": commands,
+            "shortcuts": [dict(s) for s in SHORTCUTS],
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {

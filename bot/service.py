@@ -54,10 +54,18 @@ class Service:
             assert self.settings.slack_app_token is not None
             token = self.settings.slack_app_token.get_secret_value()
             await self.start_health()
-            self.transport = SocketTransport(app, token, deps.ingress)
+            self.transport = SocketTransport(app, token, deps.ingress, store=deps.store)
         else:
+            secret = self.settings.slack_signing_secret
+            assert secret is not None  # settings refuse HTTP mode without one
             self.transport = HttpTransport(
-                app, self.settings.host, self.settings.port, deps.ingress, readiness=self.readiness
+                app,
+                self.settings.host,
+                self.settings.port,
+                deps.ingress,
+                signing_secret=secret.get_secret_value(),
+                store=deps.store,
+                readiness=self.readiness,
             )
         await self.transport.start()
         self.runner.start_lease_loop()

@@ -20,6 +20,7 @@ from bot.jobs.delivery import tell
 from bot.jobs.runner import JobRunner
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
+from bot.slack.inbound import dig
 from bot.ui.blocks.thread import ACTION_CANCEL, ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY
 from bot.ui.words.thread import (
     cancel_done,
@@ -52,22 +53,27 @@ def _same_settings(job: Job) -> VideoRequest:
 
 
 async def _clicked(deps: Deps, body: dict[str, Any]) -> tuple[str, Job | None]:
-    user = str(body.get("user", {}).get("id", ""))
-    job_id = str((body.get("actions") or [{}])[0].get("value", ""))
-    return user, await deps.store.get_job(job_id) if job_id else None
+    """Who clicked, and the job the button names; a value that names no job is no job."""
+    user = dig(body, "user", "id")
+    actions = body.get("actions")
+    job_id = dig(actions[0], "value") if isinstance(actions, list) and actions else None
+    if not isinstance(user, str) or not isinstance(job_id, str) or not 0 < len(job_id) <= 64:
+        return str(user or ""), None
+    return user, await deps.store.get_job(job_id)
 
 
 async def _rerun(deps: Deps, runner: JobRunner, body: dict[str, Any], action: str) -> None:
     user, job = await _clicked(deps, body)
-    channel = job.channel_id if job else str(body.get("channel", {}).get("id", ""))
+    channel = job.channel_id if job else str(dig(body, "channel", "id") or "")
     if job is None:
         await _tell(deps, body, user, channel, job_gone())
         return
     if action == ACTION_RETRY and user != job.user_id:
         await _tell(deps, body, user, channel, only_owner_may_retry(job.user_id))
         return
-    # Recorded first, atomically: the second of two quick clicks finds the key taken.
-    if not await deps.store.claim_alert(f"click:{action}:{job.id}:{user}"):
+    # Recorded first, atomically, in the request store (an hour, across replicas): the second of two
+    # quick clicks, each with its own trigger_id, finds the key taken.
+    if not (await deps.store.claim_request(f"click:{action}:{job.id}:{user}")).first:
         await _tell(deps, body, user, channel, click_taken(retry=action == ACTION_RETRY))
         return
     request = StartRequest(
@@ -77,6 +83,7 @@ async def _rerun(deps: Deps, runner: JobRunner, body: dict[str, Any], action: st
         channel_id=job.channel_id,
         origin="regenerate",
         response_url=str(body.get("response_url") or "") or None,
+        thread_ts=job.thread_ts,  # a video asked for in a team's thread is made again there
     )
     answer = await start_video(deps, runner, request)
     log_event(log, "click", user=user, job_id=job.id, action=action, refused=answer.refused)
@@ -85,7 +92,7 @@ async def _rerun(deps: Deps, runner: JobRunner, body: dict[str, Any], action: st
 
 async def _cancel(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
     user, job = await _clicked(deps, body)
-    channel = str(body.get("channel", {}).get("id", "")) or (job.channel_id if job else "")
+    channel = str(dig(body, "channel", "id") or "") or (job.channel_id if job else "")
     if job is None:
         await _tell(deps, body, user, channel, job_gone())
         return
@@ -108,7 +115,7 @@ async def _edit(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
     """Open the form filled in with the clicked job's settings (the trigger_id is good for 3 s)."""
     user, job = await _clicked(deps, body)
     if job is None:
-        await _tell(deps, body, user, str(body.get("channel", {}).get("id", "")), job_gone())
+        await _tell(deps, body, user, str(dig(body, "channel", "id") or ""), job_gone())
         return
     open_form(
         deps,
@@ -117,6 +124,7 @@ async def _edit(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
         user_id=user,
         channel_id=job.channel_id,
         prefill=_same_settings(job),
+        thread={"thread_ts": job.thread_ts} if job.thread_ts else None,
     )
 
 

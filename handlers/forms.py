@@ -1,23 +1,34 @@
-"""The /video form: opened by `/video` with no text or by "Edit and regenerate", a live cost line,
-and its submission starting the same flow as the command."""
+"""The /video form: opened by `/video` with no text, by "Edit and regenerate" or by the message
+shortcut, a live cost line, and its submission starting the same flow as the command."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.commands import MAX_PROMPT_CHARS, VideoRequest, clean_text
+from bot.commands import VideoRequest, check_form, form_choices
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.slack import api as slack_io
-from bot.ui.blocks.form import FORM_ACTIONS, MODAL_CALLBACK, form_channel, form_values, video_modal
-from bot.ui.words import video as words
+from bot.slack.inbound import dig
+from bot.ui.blocks.form import (
+    FORM_ACTIONS,
+    MODAL_CALLBACK,
+    form_channel,
+    form_thread,
+    form_values,
+    video_modal,
+)
 from handlers.start import StartRequest, start_video
 from storage.errors import VideobotError
 
 log = logging.getLogger(__name__)
+
+# What the form opens with: nothing, a request, or a way to make one (awaited in the form's task).
+Prefill = VideoRequest | Callable[[], Awaitable[VideoRequest]] | None
 
 
 def open_form(
@@ -27,19 +38,26 @@ def open_form(
     trigger_id: str,
     user_id: str,
     channel_id: str,
-    prefill: VideoRequest | None = None,
+    prefill: Prefill = None,
+    thread: dict[str, str] | None = None,
 ) -> None:
-    """Open the form in an owned task: the caller acks first, views.open follows within the 3 s."""
+    """Open the form in an owned task: the caller acks first, views.open follows within the 3 s.
+
+    `thread` (thread_ts, response_url) rides along in the form's metadata, so the video goes into
+    that thread when the form is submitted.
+    """
 
     async def _open() -> None:
+        request = await prefill() if callable(prefill) else prefill
         status = await deps.store.budget_status(user_id)
         view = video_modal(
             deps.settings,
             status,
             channel_id=channel_id,
-            prompt=prefill.prompt if prefill else "",
-            duration=prefill.duration if prefill else None,
-            ratio=prefill.aspect_ratio if prefill else None,
+            prompt=request.prompt if request else "",
+            duration=request.duration if request else None,
+            ratio=request.aspect_ratio if request else None,
+            thread=thread,
         )
         try:
             await slack_io.open_view(client=deps.slack, trigger_id=trigger_id, view=view)
@@ -51,18 +69,18 @@ def open_form(
 
 async def _refresh(deps: Deps, body: dict[str, Any]) -> None:
     """Redraw the form after a change of length or ratio: the new cost line and what is left."""
-    view = body.get("view") or {}
+    view = body.get("view")
+    user_id = str(dig(body, "user", "id") or "")
+    if not isinstance(view, dict) or not user_id:
+        return
     prompt, duration, ratio = form_values(view)
-    user_id = str(body.get("user", {}).get("id", ""))
+    # Only checked values reach the estimate; a forged menu value leaves the default.
+    seconds, shape = form_choices(duration, ratio, deps.settings)
     status = await deps.store.budget_status(user_id)
     updated = video_modal(
-        deps.settings,
-        status,
-        channel_id=form_channel(view),
-        prompt=prompt,
-        duration=duration,
-        ratio=ratio,
+        deps.settings, status, channel_id=form_channel(view), prompt=prompt, duration=seconds, ratio=shape
     )
+    updated["private_metadata"] = view.get("private_metadata") or updated["private_metadata"]
     try:
         await slack_io.update_view(
             client=deps.slack, view_id=str(view.get("id")), view=updated, hash=view.get("hash")
@@ -82,30 +100,19 @@ def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
 
     @app.view(MODAL_CALLBACK)
     async def form_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        prompt, duration, ratio = form_values(view)
-        prompt = " ".join(clean_text(prompt).split())
-        settings = deps.settings
-        if not prompt:
-            await ack(response_action="errors", errors={"prompt": words.err_empty_prompt()})
+        checked = check_form(*form_values(view), deps.settings)
+        if not isinstance(checked, VideoRequest):
+            await ack(response_action="errors", errors=checked)
             return
-        if len(prompt) > MAX_PROMPT_CHARS:
-            await ack(
-                response_action="errors",
-                errors={"prompt": words.err_prompt_too_long(len(prompt), MAX_PROMPT_CHARS)},
-            )
-            return
-        request = VideoRequest(
-            prompt=prompt,
-            duration=duration or settings.duration_default,
-            aspect_ratio=ratio if ratio in settings.aspect_ratios else settings.default_aspect_ratio,
-        )
-        user = body.get("user", {})
+        thread = form_thread(view)
         start = StartRequest(
-            video=request,
-            team_id=str(user.get("team_id") or body.get("team", {}).get("id", "")),
-            user_id=str(user.get("id", "")),
+            video=checked,
+            team_id=str(dig(body, "user", "team_id") or dig(body, "team", "id") or ""),
+            user_id=str(dig(body, "user", "id") or ""),
             channel_id=form_channel(view),
             origin="modal",
+            response_url=thread.get("response_url"),
+            thread_ts=thread.get("thread_ts"),
         )
         answer = await start_video(deps, runner, start)
         if answer.refused:

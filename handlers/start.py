@@ -1,4 +1,5 @@
-"""Starting a video, shared by the command, the form and the buttons: reserve, store, hand over."""
+"""Starting a video, shared by the command, the form, the buttons and mentions: reserve, store,
+hand over."""
 
 from __future__ import annotations
 
@@ -14,17 +15,17 @@ from bot.jobs.runner import JobRunner
 from bot.logs import log_event
 from bot.ui.words import video as words
 from storage.api import NewJob
-from storage.errors import Refused
+from storage.errors import Duplicate, Refused
 from storage.models import JobState
 
 log = logging.getLogger(__name__)
 
-Origin = Literal["command", "modal", "regenerate"]
+Origin = Literal["command", "modal", "regenerate", "mention"]
 
 
 @dataclass(frozen=True)
 class StartRequest:
-    """Who asks for which video, and where: what the command, the form and the buttons all know."""
+    """Who asks for which video, and where: what the command, the form, the buttons and a mention know."""
 
     video: VideoRequest
     team_id: str
@@ -32,6 +33,10 @@ class StartRequest:
     channel_id: str
     origin: Origin
     response_url: str | None = None  # the form has none; the job then speaks only in its thread
+    # An existing thread the video answers in (a mention, the message shortcut): no parent message.
+    thread_ts: str | None = None
+    # An id derived from the request (a mention's event): a repeat finds its job stored, starts nothing.
+    job_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,11 +46,13 @@ class StartAnswer:
     text: str
     refused: bool
     form_block: str = "duration"  # where the form shows a refusal: the prompt for a policy refusal
+    duplicate: bool = False  # the request was handled before (a retried event): say nothing
 
 
 async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> StartAnswer:
     """Check the content policy, reserve the money and store the job, then hand it to the runner;
-    returns the user's answer. Every way to start a video (command, form, buttons) comes through here."""
+    returns the user's answer. Every way to start a video (command, form, buttons, mentions) comes
+    through here."""
     if await deps.policy.refuses(deps.store, req.video.prompt):
         # Refused before anything is reserved or stored; only the count is kept, never the prompt.
         await deps.store.count_policy_refusal(req.user_id)
@@ -53,7 +60,7 @@ async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> Start
         metrics.refusal("policy")
         return StartAnswer(words.POLICY_REFUSAL, refused=True, form_block="prompt")
     new = NewJob(
-        id=uuid.uuid4().hex,
+        id=req.job_id or uuid.uuid4().hex,
         team_id=req.team_id,
         user_id=req.user_id,
         channel_id=req.channel_id,
@@ -64,6 +71,7 @@ async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> Start
         price_micros=deps.settings.price_micros,
         response_url=req.response_url or None,
         origin=req.origin,
+        thread_ts=req.thread_ts,
     )
     try:
         job, status = await deps.store.reserve_with_status(
@@ -73,6 +81,9 @@ async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> Start
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
         metrics.refusal(str(refused.reason))
         return StartAnswer(words.refusal(refused, deps.settings), refused=True)
+    except Duplicate:
+        log_event(log, "job.duplicate", job_id=new.id, user=new.user_id)
+        return StartAnswer("", refused=True, duplicate=True)
     log_event(
         log,
         "job.accepted",

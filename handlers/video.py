@@ -39,7 +39,7 @@ async def answer_video(deps: Deps, runner: JobRunner, command: dict[str, Any]) -
     if isinstance(parsed, ParseError):
         return parsed.message
     if isinstance(parsed, Subcommand):
-        return await _subcommand(deps, parsed, user_id)
+        return await answer_subcommand(deps, parsed, user_id)
     request = StartRequest(
         video=parsed,
         team_id=str(command.get("team_id", "")),
@@ -51,7 +51,8 @@ async def answer_video(deps: Deps, runner: JobRunner, command: dict[str, Any]) -
     return (await start_video(deps, runner, request)).text
 
 
-async def _subcommand(deps: Deps, sub: Subcommand, user_id: str) -> str:
+async def answer_subcommand(deps: Deps, sub: Subcommand, user_id: str) -> str:
+    """The answer to `help`, `budget` or `history` (after /video or a mention)."""
     if sub.name == "help":
         return words.video_help(deps.settings)
     if sub.name == "budget":

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from storage.models import AdminAction, BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
+from storage.requests import RequestClaim
 
 PeriodKind = Literal["day", "week", "month", "total"]
 
@@ -42,6 +43,9 @@ class NewJob:
     price_micros: int
     response_url: str | None = None
     origin: str = "command"
+    # Set when the video answers in a thread that already exists (a mention, a message shortcut):
+    # the job is stored with that thread as its delivery place, so no parent message is posted.
+    thread_ts: str | None = None
 
 
 class Store(Protocol):
@@ -65,9 +69,10 @@ class Store(Protocol):
         """Atomically check frozen / queue / budget / cap and store the job with its reservation;
         returns it with the user's budget status, this reservation counted.
 
-        Raises Refused (nothing stored) when it does not fit. The job starts ACCEPTED when a slot is
-        free (its user and the workspace below their in-flight limits, nobody waiting before it), else
-        QUEUED; money RESERVED either way, owned by `owner` with a lease of `lease_s` seconds.
+        Raises Refused (nothing stored) when it does not fit, Duplicate when `new.id` is taken. The job
+        starts ACCEPTED when a slot is free (its user and the workspace below their in-flight limits,
+        nobody waiting before it), else QUEUED; money RESERVED either way, owned by `owner` with a lease
+        of `lease_s` seconds.
         """
         ...
 
@@ -111,6 +116,17 @@ class Store(Protocol):
         """Record that alert `key` was sent this period; True only the first time."""
         ...
 
+    # --- request idempotency (storage.requests) -----------------------------------
+    async def claim_request(self, key: str, now: float | None = None) -> RequestClaim:
+        """Take request `key` (`command:<trigger_id>`, `action:…`, `view:…`, `event:<event_id>`) once:
+        `first=True` for the first caller only, across restarts and replicas; a repeat gets
+        `first=False` and the answer the first caller recorded (None while it is still working)."""
+        ...
+
+    async def record_answer(self, key: str, answer: str) -> None:
+        """Keep the answer given to request `key` so repeats get it again."""
+        ...
+
     # --- jobs -------------------------------------------------------------------
     async def get_job(self, job_id: str) -> Job | None:
         """One job by id, or None."""
@@ -140,8 +156,9 @@ class Store(Protocol):
         **fields: Any,
     ) -> Job | None:
         """In ONE transaction: move to a finished state (compare-and-set as `transition`) and settle the
-        money: DELIVERED charges billed_seconds x price (billed_seconds required), FAILED / EXPIRED
-        release. A repeat (state no longer in `expect`) changes nothing and returns None."""
+        money: DELIVERED charges billed_seconds x price, at most the reservation, the rest kept as the
+        job's overage (billed_seconds required), FAILED / EXPIRED release. A repeat (state no longer
+        in `expect`) changes nothing and returns None."""
         ...
 
     async def update(self, job_id: str, **fields: Any) -> Job | None:

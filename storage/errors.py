@@ -9,6 +9,7 @@ VideobotError
 │   └── BackupError              `videobot backup` cannot make its copy (the message says why)
 ├── MoneyError (ValueError)      an amount that cannot be read as dollars
 ├── Refused                      a reservation that did not fit (reason, status, workspace); nothing stored
+├── Duplicate                    a job with this id is stored already (a resent Slack event); nothing stored
 ├── IllegalTransition (ValueError)  a state change `storage.states.TRANSITIONS` does not allow
 ├── JobLost                      another replica owns the job now, or it finished elsewhere
 ├── GatewayError                 the AIgateway API (status, retryable, retry_after)
@@ -38,9 +39,10 @@ VideobotError
             └── SlackAuthError        invalid_auth, not_authed, token_revoked, account_inactive, …
 ```
 
-Why here: `storage` is the bottom layer and raises some of these (Refused, IllegalTransition) while it
-must never import `bot`; `bot` and `handlers` import the tree from here. What a user reads for each
-exception is `bot.ui.words.reasons.user_reason`, the only place that turns them into words.
+Why here: `storage` is the bottom layer and raises some of these (Refused, Duplicate,
+IllegalTransition) while it must never import `bot`; `bot` and `handlers` import the tree from here.
+What a user reads for each exception is `bot.ui.words.reasons.user_reason`, the only place that turns
+them into words.
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ class Refused(VideobotError):
         self.status = status
         self.workspace = workspace
         self.estimate_micros = estimate_micros
+
+
+class Duplicate(VideobotError):
+    """A job with this id is stored already (a resent Slack event); nothing was stored."""
 
 
 class IllegalTransition(VideobotError, ValueError):

@@ -13,7 +13,9 @@ from storage.states import check_transition
 
 JOB_COLUMNS: tuple[str, ...] = tuple(Job.model_fields)
 # Money and identity move only through the ledger (reserve/settle/release), never through field updates.
-_PROTECTED = frozenset({"id", "state", "money_state", "charged_micros", "estimate_micros", "updated_at"})
+_PROTECTED = frozenset(
+    {"id", "state", "money_state", "charged_micros", "overage_micros", "estimate_micros", "updated_at"}
+)
 UPDATABLE_FIELDS: frozenset[str] = frozenset(JOB_COLUMNS) - _PROTECTED
 _UNFINISHED = tuple(s.value for s in UNFINISHED_STATES)
 _UNFINISHED_SQL = f"state IN ({placeholders(len(_UNFINISHED))})"

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from storage.api import LedgerConfig, NewJob
-from storage.billing import BILLED_SECONDS_SQL, cost_micros
+from storage.billing import BILLED_SECONDS_SQL, cost_micros, split_charge
 from storage.db import Database, Row, Tx, Writes
-from storage.errors import RefusalReason, Refused
+from storage.errors import Duplicate, RefusalReason, Refused
 from storage.jobs import JOB_COLUMNS, job_from_row
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 from storage.periods import period_key, resets_at
@@ -39,7 +39,8 @@ _USAGE = (
     " COALESCE(SUM(CASE WHEN period = ? AND money_state = ?"
     f" THEN {BILLED_SECONDS_SQL} ELSE 0 END), 0) AS seconds,"
     " COALESCE(SUM(CASE WHEN period = ? AND money_state = ? THEN charged_micros ELSE 0 END), 0) AS spent,"
-    " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved"
+    " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved,"
+    " COALESCE(SUM(CASE WHEN period = ? AND money_state = ? THEN overage_micros ELSE 0 END), 0) AS overage"
     " FROM jobs WHERE period = ? OR money_state = ? GROUP BY user_id"
 )
 
@@ -59,6 +60,9 @@ _SNAPSHOT = (
     f" FROM ({_USER_MONEY}) AS u"
 )
 
+# A reservation also reads whether its job id is taken (a resent event whose job is stored already).
+_RESERVE_SNAPSHOT = f"SELECT s.*, (SELECT 1 FROM jobs WHERE id = ?) AS taken FROM ({_SNAPSHOT}) AS s"
+
 
 async def _setting(tx: Tx, key: str) -> int | None:
     value = await tx.fetchval("SELECT micros FROM workspace_settings WHERE key = ?", key)
@@ -70,13 +74,17 @@ async def charge_reservation(tx: Tx, job_id: str, billed_seconds: int, now: floa
     if billed_seconds < 0:
         raise ValueError("billed seconds cannot be negative")
     held = "WHERE id = ? AND money_state = ?"
-    price = await tx.fetchval(f"SELECT price_micros FROM jobs {held}", job_id, RESERVED)
-    if price is None:
+    row = await tx.fetchone(f"SELECT price_micros, estimate_micros FROM jobs {held}", job_id, RESERVED)
+    if row is None:
         return False
+    # The gateway's answer is untrusted: a result longer than asked never costs the user more than
+    # the reservation (so no budget is overspent); the excess is recorded as the job's overage.
+    charge, overage = split_charge(billed_seconds, int(row["price_micros"]), int(row["estimate_micros"]))
     changed = await tx.execute(
-        f"UPDATE jobs SET money_state = ?, charged_micros = ?, updated_at = ? {held}",
+        f"UPDATE jobs SET money_state = ?, charged_micros = ?, overage_micros = ?, updated_at = ? {held}",
         CHARGED,
-        cost_micros(billed_seconds, int(price)),
+        charge,
+        overage,
         now,
         job_id,
         RESERVED,
@@ -189,13 +197,16 @@ class Ledger:
         now = self._clock()
 
         def decide(row: Row) -> tuple[tuple[Job, BudgetStatus], Writes]:
+            if row["taken"] is not None:
+                # Read in the same serialized transaction: of two replicas handed one request, one stores it.
+                raise Duplicate(new.id)
             job, status = self._decide(row, new, now, owner, lease_s)
             return (job, status), [(_INSERT_JOB, self._job_values(job))]
 
         # Snapshot, decision and insert in one serialized transaction (on SQLite, one trip to its
         # thread, shared with the reservations arriving meanwhile): acks wait on this.
-        args = self._snapshot_args(new.user_id, self._period(now))
-        return await self._db.decide_and_write(_SNAPSHOT, args, decide)
+        args = (new.id, *self._snapshot_args(new.user_id, self._period(now)))
+        return await self._db.decide_and_write(_RESERVE_SNAPSHOT, args, decide)
 
     @staticmethod
     def _job_values(job: Job) -> list[Any]:
@@ -229,6 +240,8 @@ class Ledger:
             user_id=new.user_id,
             channel_id=new.channel_id,
             response_url=new.response_url,
+            delivery_channel=new.channel_id if new.thread_ts else None,
+            parent_ts=new.thread_ts,
             prompt=new.prompt,
             duration=new.duration,
             aspect_ratio=new.aspect_ratio,
@@ -245,6 +258,7 @@ class Ledger:
             owner=owner,
             lease_until=now + lease_s,
             origin=new.origin,
+            thread_ts=new.thread_ts,
         )
         return job, status.model_copy(update={"reserved_micros": status.reserved_micros + estimate})
 
@@ -314,7 +328,7 @@ class Ledger:
         """This period's spend per user (users with jobs this period or money reserved), largest first."""
         async with self._db.transaction() as tx:
             p = self._period(self._clock())
-            rows = await tx.fetchall(_USAGE, p, p, CHARGED, p, CHARGED, RESERVED, p, RESERVED)
+            rows = await tx.fetchall(_USAGE, p, p, CHARGED, p, CHARGED, RESERVED, p, CHARGED, p, RESERVED)
             budgets = {
                 r["user_id"]: int(r["micros"])
                 for r in await tx.fetchall("SELECT user_id, micros FROM budgets")
@@ -327,7 +341,7 @@ class Ledger:
                 )
             }
         # Users whose only activity this period was refused prompts are listed too.
-        blank = {"jobs": 0, "seconds": 0, "spent": 0, "reserved": 0}
+        blank = {"jobs": 0, "seconds": 0, "spent": 0, "reserved": 0, "overage": 0}
         rows += [{"user_id": user, **blank} for user in refusals.keys() - {r["user_id"] for r in rows}]
         result = [
             UserUsage(
@@ -338,6 +352,7 @@ class Ledger:
                 reserved_micros=int(r["reserved"]),
                 limit_micros=budgets.get(r["user_id"], default),
                 policy_refusals=refusals.get(r["user_id"], 0),
+                overage_micros=int(r["overage"]),
             )
             for r in rows
         ]

@@ -1,7 +1,9 @@
 """Versioned schema migrations, run when a store opens; applied versions live in `schema_version`.
 
 Migrations are `storage/migrations/NNNN_name.sql`, portable SQL shared by both backends. They run in
-one serialized transaction, so replicas starting together apply each version exactly once.
+one serialized transaction, so replicas starting together apply each version exactly once. Numbers
+are reserved per change and may land out of order (0007 before 0003): every version not yet
+applied runs, in order, not only those above the highest applied.
 """
 
 from __future__ import annotations
@@ -51,10 +53,9 @@ async def migrate(db: Database, now: float) -> list[int]:
             "CREATE TABLE IF NOT EXISTS schema_version ("
             "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
         )
-        current = await tx.fetchval("SELECT MAX(version) FROM schema_version")
-        current = int(current or 0)
+        done = {int(r["version"]) for r in await tx.fetchall("SELECT version FROM schema_version")}
         for migration in load_migrations():
-            if migration.version <= current:
+            if migration.version in done:
                 continue
             for statement in migration.statements():
                 await tx.execute(statement)

@@ -63,6 +63,7 @@ class Job(BaseModel):
     state: JobState
     money_state: MoneyState
     charged_micros: int = 0
+    overage_micros: int = 0  # what the gateway billed beyond the reservation (the user is not charged it)
     gateway_job_id: str | None = None
     result_url: str | None = None
     result_duration: int | None = None
@@ -80,10 +81,13 @@ class Job(BaseModel):
     deadline_at: float
     owner: str | None = None
     lease_until: float | None = None
-    origin: str = "command"  # command | regenerate | modal
+    origin: str = "command"  # command | regenerate | modal | mention
     submitted_at: float | None = None  # when the gateway accepted it (generation time starts)
     started_at: float | None = None  # when it got a running slot (None while queued)
     cancelled_by: str | None = None  # the Slack user who cancelled it
+    # The thread the request came from (a mention, a message shortcut), where the video answers;
+    # None when the video gets a parent message of its own.
+    thread_ts: str | None = None
 
 
 class BudgetStatus(BaseModel):
@@ -118,6 +122,7 @@ class UserUsage(BaseModel):
     reserved_micros: int
     limit_micros: int
     policy_refusals: int = 0  # prompts refused by the content policy this period
+    overage_micros: int = 0  # billed by the gateway beyond reservations, not charged to the user
 
 
 class WorkspaceStatus(BaseModel):

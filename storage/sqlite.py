@@ -112,6 +112,7 @@ class SqliteDatabase:
         self._lock = asyncio.Lock()
         self._group: list[tuple[Work, asyncio.Future[Any]]] = []
         self._grouper: asyncio.Task[None] | None = None
+        self._closed = False
 
     @classmethod
     async def open(cls, path: str) -> SqliteDatabase:
@@ -202,7 +203,10 @@ class SqliteDatabase:
             return await self.run(lambda conn: _rows(conn, sql, args))
 
     async def close(self) -> None:
-        """Close the connection, once the group commit in progress (if any) is done."""
+        """Close the connection, once the group commit in progress (if any) is done; again, nothing."""
+        if self._closed:
+            return
+        self._closed = True
         if self._grouper is not None:
             await asyncio.wait([self._grouper])
         await self.run(lambda conn: conn.close())

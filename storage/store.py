@@ -14,9 +14,10 @@ from storage.ledger import Ledger, charge_reservation, release_reservation
 from storage.models import CANCELLABLE_STATES, Job, JobState
 from storage.policy import Policy
 from storage.queue import Queue
+from storage.requests import Requests
 
 
-class SqlStore(Ledger, Jobs, Estimates, Queue, Policy, AuditLog):
+class SqlStore(Ledger, Jobs, Estimates, Queue, Policy, AuditLog, Requests):
     """Implements `storage.api.Store` on SQLite or PostgreSQL alike."""
 
     dialect: Dialect

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import io
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from bot.logs import setup_logging
 from bot.service import Service
 from bot.sim.gateway import Simulator
 from bot.sim.slack import SlackStandIn
@@ -52,3 +55,15 @@ async def make_app(sim: Simulator, slack: SlackStandIn, tmp_path: Any) -> AsyncI
     for service in services:
         await service.stop()
     await http.aclose()
+
+
+@pytest.fixture
+def app_log() -> Iterator[io.StringIO]:
+    """What the app writes to its log (JSON lines at INFO, as in production)."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    setup_logging("INFO", stream)
+    yield stream
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])

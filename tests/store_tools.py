@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from storage import SqlStore
 from storage.api import NewJob
-from storage.billing import cost_micros, job_charge
+from storage.billing import cost_micros, job_charge, job_overage
 from storage.jobs import job_from_row
 from storage.ledger import charge_reservation, release_reservation
 from storage.models import Job, JobState, MoneyState
@@ -66,7 +66,9 @@ def audit_job(job: Job) -> list[str]:
         expected = job_charge(job)
         if job.charged_micros != expected:
             problems.append(f"{where}: charged {job.charged_micros}, expected {expected}")
-    elif job.charged_micros != 0:
+        if job.overage_micros != job_overage(job):
+            problems.append(f"{where}: overage {job.overage_micros}, expected {job_overage(job)}")
+    elif job.charged_micros != 0 or job.overage_micros != 0:
         problems.append(f"{where}: charged {job.charged_micros} without being settled")
     for name in ("price_micros", "estimate_micros", "charged_micros", "duration"):
         if getattr(job, name) < 0:

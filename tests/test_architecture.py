@@ -55,7 +55,12 @@ def test_deps_do_not_point_back_at_the_runner():
 
 
 def test_the_billing_rule_is_written_once():
-    rule = r"result_duration or |or \S*\.?result_duration|COALESCE\(\s*(NULLIF\()?result_duration"
+    # Either form of the rule: the result's length else the request's (issue 17: a length of 0 or
+    # less counts as none, written `result_duration > 0`).
+    rule = (
+        r"result_duration or |or \S*\.?result_duration|COALESCE\(\s*(NULLIF\()?result_duration"
+        r"|result_duration > 0"
+    )
     # Once in Python and once for SQL aggregates, side by side in the billing module.
     assert [w.split(":")[0] for w in _where(rule)] == ["storage/billing.py"] * 2
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -155,9 +157,17 @@ def test_user_values_in_errors_are_escaped():
 
 # --- /video properties ---------------------------------------------------------------------------
 
-_word = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp")), min_size=1, max_size=12
-).filter(lambda w: w[0] not in "-—–")
+# Words as people type them, already NFC and without invisible format characters (Cf): those are
+# normalised and stripped, which test_prompts_are_normalised_and_invisible_characters_dropped covers.
+_word = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zs", "Zl", "Zp")),
+        min_size=1,
+        max_size=12,
+    )
+    .map(lambda w: unicodedata.normalize("NFC", w))
+    .filter(lambda w: w[0] not in "-—–")
+)
 _dur_flag = st.sampled_from(["--duration", "-d", "—duration", "–duration", "—d"])
 _ratio_flag = st.sampled_from(["--ar", "--aspect", "—ar", "–aspect"])
 
@@ -279,3 +289,30 @@ def test_parse_user(token, user):
 @given(st.text(max_size=200))
 def test_admin_never_raises(text):
     assert parse_admin(text) is not None
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("a cat\u202e4pm.exe", "a cat4pm.exe"),  # right-to-left override
+        ("\u2066a\u2069 \u200fdog\u200e", "a dog"),  # isolates and marks
+        ("zero\u200bwidth jo\u200diner\ufeff", "zerowidth joiner"),
+        ("cafe\u0301", "caf\u00e9"),  # NFC: one é, however it was typed
+        ("soft\u00adhyphen", "softhyphen"),
+        ("e\u200b\u0301", "\u00e9"),  # the mark left next to its letter composes
+    ],
+)
+def test_prompts_are_normalised_and_invisible_characters_dropped(typed, kept):
+    assert video(typed) == VideoRequest(kept, SETTINGS.duration_default, SETTINGS.default_aspect_ratio)
+
+
+@given(st.text(max_size=60))
+def test_no_prompt_keeps_an_invisible_or_unnormalised_character(text):
+    request = video(text + " x")
+    if isinstance(request, VideoRequest):
+        assert unicodedata.is_normalized("NFC", request.prompt)
+        assert not any(
+            ch in request.prompt
+            for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidi controls
+            "\u200b\u200c\u200d\u200e\u200f\ufeff"  # zero-width
+        )

@@ -29,12 +29,18 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "files_completeUploadExternal": {"files:write"},
     "files_info": {"files:read"},
     "users_info": {"users:read"},
+    # conversations.info on a public channel needs channels:read (https://api.slack.com/methods/conversations.info)
+    "conversations_info": {"channels:read"},
     "views_open": set(),
     "views_update": set(),
     "views_publish": set(),
     "auth_test": set(),
     "apps_connections_open": set(),
 }
+
+
+# Bot events and the scope each needs (https://api.slack.com/events/app_mention: app_mentions:read).
+EVENT_SCOPES: dict[str, set[str]] = {"app_home_opened": set(), "app_mention": {"app_mentions:read"}}
 
 
 def _code() -> str:
@@ -62,6 +68,8 @@ def test_scopes_are_exactly_what_the_code_needs():
     needed = set().union(*(METHOD_SCOPES[m] for m in used))
     if re.search(r"@app\.command\(", code):
         needed.add("commands")
+    for event in re.findall(r"@app\.event\(\"([^\"]+)\"\)", code):
+        needed |= EVENT_SCOPES[event]
     declared = set(_manifest()["oauth_config"]["scopes"]["bot"])
     assert declared == needed
 
@@ -86,6 +94,17 @@ def test_events_and_surfaces_match_the_code():
     assert manifest["settings"]["interactivity"]["is_enabled"] is True or not interactive
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert "bot_user" in manifest["features"]
+
+
+def test_the_message_shortcut_is_declared_and_handled():
+    from bot.ui.blocks.form import SHORTCUT_CALLBACK
+
+    declared = _manifest()["features"]["shortcuts"]
+    assert [(s["type"], s["callback_id"]) for s in declared] == [("message", SHORTCUT_CALLBACK)]
+    assert all(1 <= len(s["name"]) <= 24 and 1 <= len(s["description"]) <= 150 for s in declared)
+    assert "@app.message_shortcut(SHORTCUT_CALLBACK)" in _code()
+    # In HTTP mode a shortcut goes to the interactivity request URL, which is filled in.
+    assert build_manifest("https://bot.example.com")["features"]["shortcuts"] == declared
 
 
 def test_manifest_yml_is_the_socket_mode_rendering():

@@ -56,6 +56,7 @@ async def test_a_bot_token_slack_refuses_stops_start_up_with_one_line(sim, slack
 
 async def test_missing_scopes_and_an_unreachable_database_are_named_together(sim, slack, tmp_path):
     slack.bot_scopes = ["commands", "chat:write", "files:read", "im:write", "channels:join"]
+    slack.bot_scopes += ["app_mentions:read", "channels:read", "users:read"]
     url = f"postgresql://videobot:hunter2-secret@127.0.0.1:{free_port()}/videobot"
     code, _, err = await _cli("run", env=_env(sim, slack, tmp_path, VIDEOBOT_DATABASE_URL=url))
     assert code == 2 and "Traceback" not in err

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bot.deps import Deps
 from bot.logs import log_event
@@ -28,17 +30,26 @@ Hold = Callable[[str | None], Awaitable[None]]
 
 async def announce(deps: Deps, job: Job, *, ahead: int | None = None, estimate_s: float | None = None) -> Job:
     """Post the parent message and the status message in its thread (with a Cancel button; for a queued
-    job its place and estimate); store both timestamps."""
-    if job.parent_ts is None:
-        channel, ts = await _post_parent(deps, job)
-        updated = await deps.store.update(job.id, delivery_channel=channel, parent_ts=ts)
-        assert updated is not None
-        job = updated
-    assert job.delivery_channel is not None and job.parent_ts is not None
+    job its place and estimate); store both timestamps.
+
+    A job that answers in an existing thread (a mention, a message shortcut) has no parent message of
+    its own: the status goes into that thread, or, where the bot cannot post, into the user's DM.
+    """
     text, blocks = status_view(job, ahead=ahead, estimate_s=estimate_s)
-    status_ts = await slack_io.post_message(
-        client=deps.slack, channel=job.delivery_channel, thread_ts=job.parent_ts, text=text, blocks=blocks
-    )
+    status_ts: str | None = None
+    if job.parent_ts is not None and job.status_ts is None:
+        status_ts = await _post_or_join(
+            deps, job.delivery_channel or job.channel_id, text=text, blocks=blocks, thread_ts=job.parent_ts
+        )
+        if status_ts is None:
+            job = await _store(deps, job, *await _dm_parent(deps, job))
+    if job.parent_ts is None:
+        job = await _store(deps, job, *await _post_parent(deps, job))
+    assert job.delivery_channel is not None and job.parent_ts is not None
+    if status_ts is None:
+        status_ts = await slack_io.post_message(
+            client=deps.slack, channel=job.delivery_channel, thread_ts=job.parent_ts, text=text, blocks=blocks
+        )
     # The permalink lets /video history and App Home link to the thread; None if Slack has none.
     link = await slack_io.permalink(client=deps.slack, channel=job.delivery_channel, ts=job.parent_ts)
     updated = await deps.store.update(job.id, status_ts=status_ts, permalink=link)
@@ -46,31 +57,64 @@ async def announce(deps: Deps, job: Job, *, ahead: int | None = None, estimate_s
     return updated
 
 
-async def _post_parent(deps: Deps, job: Job) -> tuple[str, str]:
-    text = words.parent_text(job)
-    blocks = parent_blocks(job)
-    channel = job.channel_id
+async def _store(deps: Deps, job: Job, channel: str, ts: str) -> Job:
+    updated = await deps.store.update(job.id, delivery_channel=channel, parent_ts=ts)
+    assert updated is not None
+    return updated
+
+
+async def _post_or_join(
+    deps: Deps,
+    channel: str,
+    *,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    thread_ts: str | None = None,
+) -> str | None:
+    """Post in `channel`, joining it first when it is public and the bot is not in it; the message's
+    ts, or None where the bot cannot post (a private channel it is not in, a DM between others)."""
+    post = partial(
+        slack_io.post_message,
+        client=deps.slack,
+        channel=channel,
+        text=text,
+        blocks=blocks,
+        thread_ts=thread_ts,
+    )
     try:
-        return channel, await slack_io.post_message(
-            client=deps.slack, channel=channel, text=text, blocks=blocks
-        )
+        return await post()
     except SlackNotInChannel:
         if await slack_io.join_channel(client=deps.slack, channel=channel):
-            return channel, await slack_io.post_message(
-                client=deps.slack, channel=channel, text=text, blocks=blocks
-            )
+            return await post()
     except SlackChannelNotFound:
         pass
+    return None
+
+
+async def _post_parent(deps: Deps, job: Job) -> tuple[str, str]:
+    ts = await _post_or_join(deps, job.channel_id, text=words.parent_text(job), blocks=parent_blocks(job))
+    if ts is not None:
+        return job.channel_id, ts
+    return await _dm_parent(deps, job)
+
+
+async def _dm_parent(deps: Deps, job: Job) -> tuple[str, str]:
+    """The parent message in the user's DM with the bot, and a word to the user about it."""
     dm = await slack_io.open_dm(client=deps.slack, user=job.user_id)
-    ts = await slack_io.post_message(client=deps.slack, channel=dm, text=text, blocks=blocks)
+    ts = await slack_io.post_message(
+        client=deps.slack, channel=dm, text=words.parent_text(job), blocks=parent_blocks(job)
+    )
     log_event(log, "job.dm_fallback", job_id=job.id, user=job.user_id)
     await _tell_user(deps, job, words.DM_FALLBACK)
     return dm, ts
 
 
-async def tell(deps: Deps, *, user: str, channel: str, response_url: str | None, text: str) -> None:
+async def tell(
+    deps: Deps, *, user: str, channel: str, response_url: str | None, text: str, thread_ts: str | None = None
+) -> None:
     """A word only `user` sees: through the response_url when there is one, else (or when that
-    fails) chat.postEphemeral in `channel`. Raises the last SlackDeliveryError when neither took it."""
+    fails) chat.postEphemeral in `channel` (in the thread `thread_ts` when given). Raises the last
+    SlackDeliveryError when neither took it."""
     if response_url:
         try:
             await slack_io.respond(http=deps.http, response_url=response_url, text=text)
@@ -79,12 +123,23 @@ async def tell(deps: Deps, *, user: str, channel: str, response_url: str | None,
             if not channel:
                 raise
     if channel:
-        await slack_io.post_ephemeral(client=deps.slack, channel=channel, user=user, text=text)
+        await slack_io.post_ephemeral(
+            client=deps.slack, channel=channel, user=user, text=text, thread_ts=thread_ts
+        )
 
 
 async def _tell_user(deps: Deps, job: Job, text: str) -> None:
     try:
-        await tell(deps, user=job.user_id, channel=job.channel_id, response_url=job.response_url, text=text)
+        # In the thread the request came from, when the job answers there.
+        thread_ts = job.parent_ts if job.delivery_channel == job.channel_id else None
+        await tell(
+            deps,
+            user=job.user_id,
+            channel=job.channel_id,
+            response_url=job.response_url,
+            text=text,
+            thread_ts=thread_ts,
+        )
     except SlackDeliveryError as exc:
         log.warning(
             "could not tell the user", extra={"event": "notice.error", "job_id": job.id, "error": repr(exc)}

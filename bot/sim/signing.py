@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -39,7 +40,7 @@ def slash_command_body(
     channel_id: str = "C_PUBLIC",
     team_id: str = "T_STANDIN",
     response_url: str = "https://hooks.slack.com/commands/T_STANDIN/1/standin",
-    trigger_id: str = "1337.42.standin",
+    trigger_id: str | None = None,
     *,
     user_name: str | None = None,
     channel_name: str | None = None,
@@ -59,7 +60,8 @@ def slash_command_body(
             "api_app_id": "A_STANDIN",
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": trigger_id,
+            # Slack gives every command a fresh trigger_id; the app takes each one once.
+            "trigger_id": trigger_id or f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
         }
     )
 

@@ -37,6 +37,7 @@ from storage.errors import (
 __all__ = [
     "DEFAULT_RETRY",
     "Retry",
+    "channel_name",
     "file_shared_in",
     "join_channel",
     "make_web_client",
@@ -47,6 +48,7 @@ __all__ = [
     "respond",
     "update_message",
     "upload_file",
+    "user_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -160,12 +162,18 @@ async def update_message(
 
 
 async def post_ephemeral(
-    *, client: AsyncWebClient, channel: str, user: str, text: str, retry: Retry = DEFAULT_RETRY
+    *,
+    client: AsyncWebClient,
+    channel: str,
+    user: str,
+    text: str,
+    thread_ts: str | None = None,
+    retry: Retry = DEFAULT_RETRY,
 ) -> None:
-    """Show `text` to `user` only, in `channel`."""
+    """Show `text` to `user` only, in `channel` (in the thread `thread_ts` when given)."""
     await _call(
         "chat.postEphemeral",
-        lambda: client.chat_postEphemeral(channel=channel, user=user, text=text),
+        lambda: client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts),
         retry=retry,
         idempotent=False,
     )
@@ -361,3 +369,19 @@ async def publish_home(
 ) -> None:
     """views.publish: the user's App Home tab."""
     await _call("views.publish", lambda: client.views_publish(user_id=user, view=view), retry=retry)
+
+
+async def user_name(*, client: AsyncWebClient, user: str, retry: Retry = DEFAULT_RETRY) -> str:
+    """users.info: the name people see for `user` (display name, else real name, else handle)."""
+    response = await _call("users.info", lambda: client.users_info(user=user), retry=retry)
+    info = response["user"]
+    profile = info.get("profile") or {}
+    return str(profile.get("display_name") or info.get("real_name") or info.get("name") or user)
+
+
+async def channel_name(*, client: AsyncWebClient, channel: str, retry: Retry = DEFAULT_RETRY) -> str:
+    """conversations.info: a channel's name."""
+    response = await _call(
+        "conversations.info", lambda: client.conversations_info(channel=channel), retry=retry
+    )
+    return str(response["channel"].get("name") or channel)

@@ -5,27 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
-import pytest
 
-from bot.deps import ledger_config
-from bot.settings import load_settings
 from bot.sim.signing import post_signed, slash_command_body
-from storage import open_store
 from storage.models import Job, JobState, MoneyState
 from tests.durability.proc import AppProcess
 from tests.e2e.harness import ALICE, CHANNEL, SIGNING_SECRET
 from tests.store_tools import StoreForTests
-
-
-@pytest.fixture
-async def store(tmp_path) -> AsyncIterator[StoreForTests]:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
-    opened = StoreForTests.view(await open_store(url, ledger_config(load_settings(database_url=url))))
-    yield opened
-    await opened.close()
 
 
 async def _send(app: AppProcess, text: str, slack) -> httpx.Response:

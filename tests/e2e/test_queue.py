@@ -4,6 +4,7 @@ round-robin order, can be cancelled for exactly their money, and survive a resta
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 
 from bot.ui.blocks.thread import ACTION_CANCEL
@@ -12,12 +13,13 @@ from tests.e2e.harness import ADMIN, ALICE, BOB, CHANNEL, ack_text
 from tests.e2e.test_interactive import _button_click
 
 CAROL = "U0CAROL01"
+_CLICKS = itertools.count(100)  # each click has its own trigger_id, as in Slack (a repeated one is a replay)
 
 
 async def _cancel(app, slack, job, user: str) -> str:
     """Click Cancel in `job`'s thread as `user`; the ephemeral answer."""
     url = slack.new_response_url()
-    await app.interact(_button_click(job, ACTION_CANCEL, user, url))
+    await app.interact(_button_click(job, ACTION_CANCEL, user, url, next(_CLICKS)))
     await app.wait_for(lambda: slack.responses(url))
     return str(slack.responses(url)[0]["text"])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from storage.models import JobState
 from tests.e2e.harness import ALICE, APP_TOKEN, CHANNEL
 
@@ -15,7 +17,7 @@ def _command(text: str, response_url: str) -> dict[str, str]:
         "channel_id": CHANNEL,
         "team_id": "T_STANDIN",
         "response_url": response_url,
-        "trigger_id": "1.2.3",
+        "trigger_id": f"1.2.{uuid.uuid4().hex}",
     }
 
 
@@ -25,10 +27,12 @@ async def test_socket_mode_session_runs_a_video(make_app, slack, sim):
     await slack.wait_for_socket(1)
     assert len(slack.calls_of("apps.connections.open")) >= 1
 
-    ack = await slack.send_socket_event(
-        "slash_commands", _command("a koi pond --ar 1:1", slack.new_response_url())
-    )
+    command = _command("a koi pond --ar 1:1", slack.new_response_url())
+    ack = await slack.send_socket_event("slash_commands", command)
     assert ack is not None and "on its way" in ack.get("text", "")
+    # Slack redelivers an envelope it got no answer to: the same request gets the same answer, once.
+    again = await slack.send_socket_event("slash_commands", command)
+    assert again == ack
     await app.wait_idle()
     [job] = await app.jobs()
     assert job.state is JobState.DELIVERED and job.aspect_ratio == "1:1"

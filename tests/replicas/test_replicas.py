@@ -261,3 +261,30 @@ async def test_budget_is_atomic_across_three_replica_processes(start_replicas, s
     assert await pg_store.audit() == []
     # Nothing refused reached Slack's channel: three parents, three files.
     assert len(slack.messages(CHANNEL)) == 3 and len(slack.files) == 3
+
+
+async def test_one_signed_command_sent_to_three_replicas_starts_one_job(start_replicas, sim, slack, pg_store):
+    replicas = await start_replicas(3)
+    body = slash_command_body(
+        text="a heron on one leg",
+        user_id="U0HERON01",
+        channel_id=CHANNEL,
+        response_url=slack.new_response_url(),
+    )
+    async with httpx.AsyncClient(timeout=30) as http:
+        # A captured request replayed at every replica at once, and once more after.
+        answers = await asyncio.gather(
+            *(post_signed(http, r.events_url, body, SIGNING_SECRET) for r in replicas)
+        )
+        answers.append(await post_signed(http, replicas[1].events_url, body, SIGNING_SECRET))
+    assert all(a.status_code == 200 for a in answers)
+    assert sum("on its way" in ack_text(a) for a in answers) >= 1
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        jobs = await pg_store.user_jobs("U0HERON01", 10)
+        if jobs and jobs[0].state is JobState.DELIVERED:
+            break
+        await asyncio.sleep(0.2)
+    [job] = await pg_store.user_jobs("U0HERON01", 10)
+    assert job.state is JobState.DELIVERED and sim.create_count == 1
+    assert (await pg_store.budget_status("U0HERON01")).spent_micros == job.charged_micros == 5 * 11_000

@@ -80,6 +80,7 @@ TABLES = (
     "blocked_terms",
     "policy_refusals",
     "admin_audit",
+    "requests_seen",
 )
 
 

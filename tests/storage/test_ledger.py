@@ -208,12 +208,12 @@ async def test_audit_finds_problems(store):
         await tx.execute("UPDATE jobs SET state = 'delivered' WHERE id = ?", held.id)
         await tx.execute("UPDATE jobs SET state = 'failed' WHERE id = ?", charged_failed.id)
     wrong = await store.reserve(new_job(), owner="r1", lease_s=30)
-    await store.settle(wrong.id, 7)  # neither result_duration nor duration
+    await store.settle(wrong.id, 3)  # neither result_duration nor duration
     problems = await store.audit()
     text = "\n".join(problems)
     assert f"job {held.id}" in text and "still held" in text and "delivered but not charged" in text
     assert f"job {charged_failed.id}" in text and "charged" in text
-    assert f"charged {7 * PRICE}, expected {EST}" in text
+    assert f"charged {3 * PRICE}, expected {EST}" in text
     assert len(problems) == 4
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
 from storage import LedgerConfig, SqlStore, open_store, sqlite_path
-from storage.migrate import load_migrations, migrate
+from storage.migrate import Migration, load_migrations, migrate
 from tests.storage.helpers import new_job
 from tests.store_tools import StoreForTests
 
@@ -26,9 +27,24 @@ async def test_migrations_recorded_once(store_factory):
 def test_migration_files_are_well_formed():
     migrations = load_migrations()
     versions = [m.version for m in migrations]
-    # Ascending and unique from 1; numbers are reserved per change, so a gap may stay until a merge.
+    # Ascending and unique from 1; numbers are reserved per change, so there may be gaps; never a repeat.
     assert versions[0] == 1 and versions == sorted(set(versions))
     assert all(m.statements() for m in migrations)
+
+
+async def test_a_migration_merged_late_is_still_applied(store_factory, monkeypatch):
+    shipped = load_migrations()
+    first = await store_factory()  # every shipped migration applied
+    late = Migration(shipped[0].version + 1, "late_table.sql", "CREATE TABLE late_table (x INTEGER)")
+    assert late.version not in [m.version for m in shipped]  # a reserved number below a newer one
+    monkeypatch.setattr(
+        sys.modules["storage.migrate"],
+        "load_migrations",
+        lambda: sorted([*shipped, late], key=lambda m: m.version),
+    )
+    assert await migrate(first.db, 0.0) == [late.version]
+    async with first.db.transaction() as tx:
+        assert await tx.fetchval("SELECT COUNT(*) FROM late_table") == 0
 
 
 def test_sqlite_urls():

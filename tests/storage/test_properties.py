@@ -166,7 +166,8 @@ async def _apply(store, clock, model: Model, step: tuple[Any, ...]) -> None:  # 
             )
             assert done is not None and job.state is JobState.ACCEPTED
             if done is not None and first:
-                entry.update(money="charged", charged=billed * PRICE, state="finished")
+                # Never more than the reservation, whatever the gateway says it made.
+                entry.update(money="charged", charged=min(billed, job.duration) * PRICE, state="finished")
         elif kind == "fail":
             done = await store.finish(job_id, JobState.FAILED, expect=[JobState.ACCEPTED])
             assert (done is not None) == (job.state is JobState.ACCEPTED)

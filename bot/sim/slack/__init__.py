@@ -10,6 +10,9 @@ async with SlackStandIn() as slack:            # or: await slack.start(); ...; a
 Channels out of the box: `C_PUBLIC` (public, bot in it), `C_OTHER` (public, bot not in it:
 `not_in_channel` until conversations.join), `C_PRIVATE` (private, bot not in it: `channel_not_found`),
 `D_USERS` (a DM between two people: `channel_not_found`). `add_channel()` makes more.
+
+`bot.sim.slack.events` sends what people do in threads: @mentions as Events API requests (signed
+HTTP with Slack's resends, or Socket Mode envelopes) and "Make a video" message shortcuts.
 """
 
 from bot.sim.slack.server import SlackStandIn

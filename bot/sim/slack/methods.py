@@ -73,7 +73,11 @@ def chat_post_ephemeral(ws: Workspace, params: dict[str, Any], base: str, upload
     """chat.postEphemeral."""
     channel = _required(params, "channel")
     ws.writable(channel)
-    ws.ephemerals.append(Ephemeral(channel, _required(params, "user"), _text(params), _blocks(params)))
+    # thread_ts shows it inside that thread (https://api.slack.com/methods/chat.postEphemeral).
+    thread_ts = ws.thread_root(channel, params.get("thread_ts") or None)
+    ws.ephemerals.append(
+        Ephemeral(channel, _required(params, "user"), _text(params), _blocks(params), thread_ts=thread_ts)
+    )
     return {"message_ts": ws.new_ts()}
 
 
@@ -273,6 +277,8 @@ SCOPE_NEEDED: dict[str, str] = {
     "conversations.join": "channels:join",
     "conversations.open": "im:write",
     "users.info": "users:read",
+    # Of its four scopes (one per kind of conversation) the public channels' one, as the bot asks names of.
+    "conversations.info": "channels:read",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "files.info": "files:read",

@@ -90,9 +90,19 @@ class SocketHub:
                 await self._changed.wait()
 
     async def send(
-        self, payload_type: PayloadType, payload: dict[str, Any], *, timeout: float = 3.0
+        self,
+        payload_type: PayloadType,
+        payload: dict[str, Any],
+        *,
+        timeout: float = 3.0,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
     ) -> dict[str, Any] | None:
-        """Push one envelope to the next connection (round-robin) and return the payload of its ack."""
+        """Push one envelope to the next connection (round-robin) and return the payload of its ack.
+
+        An Events API envelope carries `retry_attempt` / `retry_reason`: Slack resends an event whose
+        envelope was not acknowledged, counting up (https://api.slack.com/apis/socket-mode).
+        """
         if not self.connections:
             raise ConnectionError("no Socket Mode connection is open")
         conn_id, ws = self.connections[next(self._rr) % len(self.connections)]
@@ -104,7 +114,7 @@ class SocketHub:
             "accepts_response_payload": payload_type != "events_api",
         }
         if payload_type == "events_api":
-            envelope |= {"retry_attempt": 0, "retry_reason": ""}
+            envelope |= {"retry_attempt": retry_attempt, "retry_reason": retry_reason}
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[envelope_id] = future
         started = time.perf_counter()

@@ -122,6 +122,7 @@ class Ephemeral:
     user: str
     text: str
     blocks: list[dict[str, Any]] | None = None
+    thread_ts: str | None = None
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""Block Kit of the /video form (opened by `/video` alone and by Edit and regenerate), and reading
-its state back. Pure: data in, Slack JSON out."""
+"""Block Kit of the /video form (opened by `/video` alone, by Edit and regenerate and by the message
+shortcut), and reading its state back. Pure: data in, Slack JSON out."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from slack_sdk.models.blocks import (
 
 from bot.commands import MAX_PROMPT_CHARS
 from bot.settings import Settings
+from bot.slack.inbound import dig
 from bot.ui.blocks.base import finish
 from bot.ui.words import form as words
 from storage.models import BudgetStatus
 
 MODAL_CALLBACK = "video_modal"
+SHORTCUT_CALLBACK = "video_from_message"  # the "Make a video" message shortcut (bot/manifest.py)
 FORM_ACTIONS = ("form_duration", "form_ratio")
 
 
@@ -47,8 +49,10 @@ def video_modal(
     prompt: str = "",
     duration: int | None = None,
     ratio: str | None = None,
+    thread: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The form that `/video` with no text opens (and Edit and regenerate, prefilled)."""
+    """The form that `/video` with no text opens (Edit and regenerate and the message shortcut
+    prefilled); `thread` (thread_ts, response_url) is kept in its metadata for the submission."""
     duration = duration or settings.duration_default
     ratio = ratio if ratio in settings.aspect_ratios else settings.default_aspect_ratio
     seconds = [
@@ -81,31 +85,41 @@ def video_modal(
         "title": {"type": "plain_text", "text": words.TITLE},
         "submit": {"type": "plain_text", "text": words.SUBMIT},
         "close": {"type": "plain_text", "text": words.CLOSE},
-        "private_metadata": json.dumps({"channel_id": channel_id}),
+        "private_metadata": json.dumps({"channel_id": channel_id} | (thread or {})),
         "blocks": finish(blocks),
     }
 
 
-def form_values(view: dict[str, Any]) -> tuple[str, int | None, str | None]:
-    """(prompt, duration, ratio) as the form currently holds them."""
-    values = view.get("state", {}).get("values", {})
+def form_values(view: Any) -> tuple[str, str | None, str | None]:
+    """(prompt, duration, ratio) as the form holds them, unchecked text (`check_form` checks)."""
+    values = dig(view, "state", "values")
 
-    def selected(block: str, action: str) -> str | None:
-        option = values.get(block, {}).get(action, {}).get("selected_option") or {}
-        return option.get("value")
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) else None
 
-    prompt = values.get("prompt", {}).get("prompt", {}).get("value") or ""
-    duration = selected("duration", FORM_ACTIONS[0])
-    return (
-        prompt,
-        int(duration) if duration and duration.isdigit() else None,
-        selected("ratio", FORM_ACTIONS[1]),
-    )
+    prompt = text(dig(values, "prompt", "prompt", "value")) or ""
+    duration = text(dig(values, "duration", FORM_ACTIONS[0], "selected_option", "value"))
+    ratio = text(dig(values, "ratio", FORM_ACTIONS[1], "selected_option", "value"))
+    return prompt, duration, ratio
 
 
-def form_channel(view: dict[str, Any]) -> str:
-    """The channel the form was opened from."""
+def form_channel(view: Any) -> str:
+    """The channel the form was opened from (as we wrote it into private_metadata)."""
+    metadata = dig(view, "private_metadata")
     try:
-        return str(json.loads(view.get("private_metadata") or "{}").get("channel_id", ""))
-    except ValueError:
+        channel = dig(json.loads(metadata), "channel_id") if isinstance(metadata, str) else None
+    except (ValueError, RecursionError):
         return ""
+    return channel if isinstance(channel, str) else ""
+
+
+def form_thread(view: Any) -> dict[str, str]:
+    """The thread the form's video goes into (`thread_ts`, and the shortcut's `response_url`), if any."""
+    metadata = dig(view, "private_metadata")
+    try:
+        meta = json.loads(metadata) if isinstance(metadata, str) else None
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(meta, dict):
+        return {}
+    return {k: meta[k] for k in ("thread_ts", "response_url") if isinstance(meta.get(k), str) and meta[k]}

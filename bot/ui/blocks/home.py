@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import DividerBlock, HeaderBlock
 from bot.settings import Settings
 from bot.ui.blocks.base import context, finish, section
 from bot.ui.words import home as words
+from bot.ui.words.admin import overage_note
 from storage.models import BudgetStatus, Job, UserUsage, WorkspaceStatus
 
 MAX_USERS_SHOWN = 30
@@ -40,6 +41,6 @@ def home_view(
             DividerBlock(),
             HeaderBlock(text=words.WORKSPACE_HEADER),
             section(words.workspace_summary(workspace)),
-            section("\n".join(lines) if lines else words.NOBODY_YET),
+            section(("\n".join(lines) if lines else words.NOBODY_YET) + overage_note(rows)),
         ]
     return {"type": "home", "blocks": finish(blocks)}

@@ -189,7 +189,27 @@ def admin_usage(rows: Sequence[UserUsage], workspace: WorkspaceStatus) -> str:
     refused = (
         "\n`refused`: prompts the content policy refused" if any(r.policy_refusals for r in rows) else ""
     )
-    return f"{title}\n{_table(table)}\n{_cap_line(workspace)}{refused}"
+    return f"{title}\n{_table(table)}\n{_cap_line(workspace)}{refused}" + overage_note(rows)
+
+
+def overage_note(rows: Sequence[UserUsage]) -> str:
+    """A line on what the gateway billed beyond reservations (empty when nothing)."""
+    total = sum(r.overage_micros for r in rows)
+    if not total:
+        return ""
+    who = ", ".join(
+        f"<@{escape(r.user_id)}> {format_usd(r.overage_micros)}" for r in rows if r.overage_micros
+    )
+    return (
+        f"\n:warning: The gateway billed {format_usd(total)} more than was reserved ({who}): results "
+        "longer than asked. Users were charged their reservation only; check the gateway's invoice."
+    )
+
+
+def _overage(job: Job) -> str:
+    return (
+        f" · gateway billed {format_usd(job.overage_micros)} more (not charged)" if job.overage_micros else ""
+    )
 
 
 def admin_user_usage(status: BudgetStatus, jobs: Sequence[Job]) -> str:
@@ -205,7 +225,7 @@ def admin_user_usage(status: BudgetStatus, jobs: Sequence[Job]) -> str:
     if status.frozen:
         lines.append(":no_entry: Frozen: new video requests are refused.")
     if jobs:
-        lines.extend(job_line(job) for job in jobs)
+        lines.extend(job_line(job) + _overage(job) for job in jobs)
     else:
         lines.append("No videos in this period.")
     return "\n".join(lines)

@@ -41,8 +41,17 @@ def parent_text(job: Job) -> str:
 def status_text(
     job: Job, now: float | None = None, *, ahead: int | None = None, estimate_s: float | None = None
 ) -> str:
-    """The one status line in the thread, for the job's current state (with its place in the queue and
-    the usual generation time, when known)."""
+    """The one status message in the thread, for the job's current state (with its place in the queue
+    and the usual generation time, when known). A job asked for in a team's thread has no parent
+    message, so its status also says who asked for what."""
+    line = _status_line(job, now, ahead, estimate_s)
+    if job.thread_ts is None:
+        return line
+    asked = f"{mention(job.user_id)} asked for “{escape(shorten(job.prompt, 80))}”"
+    return f"{asked} · {parent_details(job)}\n{line}"
+
+
+def _status_line(job: Job, now: float | None, ahead: int | None, estimate_s: float | None) -> str:
     state = job.state
     if state is S.QUEUED:
         ready = f" · ready in {about(estimate_s)}" if estimate_s is not None else ""

@@ -32,7 +32,26 @@ def video_help(settings: Settings) -> str:
         "it comes out of your budget.\n"
         f"• {queue_help(settings)}\n"
         "• `/video budget`: what you have left · `/video history`: your last 10 videos, queued and "
-        "cancelled ones too · `/video help`: this text"
+        "cancelled ones too · `/video help`: this text\n"
+        f"{THREAD_HELP}"
+    )
+
+
+THREAD_HELP = (
+    "*In a thread:* mention me anywhere I'm invited, like `@videobot a slow drone shot over the lake "
+    "--ar 9:16` (same options as `/video`): the video arrives in that thread, and a mention at the top "
+    "of a channel starts a thread under it. On any message, *More actions → Make a video* opens the "
+    "form with its text and puts the video in that message's thread. A slash command typed in a "
+    "thread can't answer there (Slack doesn't tell apps which thread it came from): mention me instead."
+)
+
+
+def mention_empty(bot_user_id: str | None) -> str:
+    """A mention of the bot with nothing to make."""
+    me = f"<@{escape(bot_user_id)}>" if bot_user_id else "@videobot"
+    return (
+        f"Tell me what to make right after {me}, like “{me} a slow drone shot over the lake --ar 9:16”. "
+        f"“{me} help” lists the options, and `/video` alone opens a form."
     )
 
 

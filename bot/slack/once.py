@@ -1,0 +1,56 @@
+"""Each Slack request is acted on at most once: a retry or a replay gets the first answer again.
+
+Slack retries a request it got no timely answer to (`X-Slack-Retry-Num`), and anyone holding a
+captured signed request can send it again for five minutes. Every slash command, click and view
+submission is claimed in the store by its identity (`bot.slack.inbound.request_key`) before Bolt
+sees it; a repeat is answered with what the first one answered and reaches no listener, so it
+moves no money. The claim lives in the database: it holds across restarts and replicas.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot.logs import log_event
+from bot.slack.inbound import request_key
+from storage.api import Store
+
+log = logging.getLogger(__name__)
+
+
+def _stored(response: BoltResponse) -> str:
+    content_type = response.headers.get("content-type", ["text/plain"])[0]
+    return json.dumps({"status": response.status, "body": response.body, "content_type": content_type})
+
+
+def _replayed(answer: str | None) -> BoltResponse:
+    """The first answer again; an empty 200 while the first is still being answered."""
+    if answer is None:
+        return BoltResponse(status=200, body="")
+    first = json.loads(answer)
+    return BoltResponse(
+        status=int(first["status"]), body=str(first["body"]), headers={"content-type": first["content_type"]}
+    )
+
+
+async def dispatch_once(app: AsyncApp, store: Store | None, request: AsyncBoltRequest) -> BoltResponse:
+    """Hand `request` to Bolt unless it was taken before; a repeat gets the first answer."""
+    key = request_key(request.body) if store is not None else None
+    if key is None or store is None:
+        return await app.async_dispatch(request)
+    claim = await store.claim_request(key)
+    if not claim.first:
+        retry = request.headers.get("x-slack-retry-num", [""])[0]
+        log_event(log, "request.repeat", key=key.split(":", 1)[0], retry=retry)
+        return _replayed(claim.answer)
+    response = await app.async_dispatch(request)
+    if response.status == 200:
+        # A failed first attempt is not replayed as a failure: its repeats get an empty 200 (and
+        # are still not acted on, since the first may have moved money before it failed).
+        await store.record_answer(key, _stored(response))
+    return response
