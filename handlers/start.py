@@ -55,7 +55,9 @@ async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> Start
     through here."""
     if await deps.policy.refuses(deps.store, req.video.prompt):
         # Refused before anything is reserved or stored; only the count is kept, never the prompt.
-        await deps.store.count_policy_refusal(req.user_id)
+        # A request Slack may resend (a mention: its job id comes from the event) is counted once.
+        if req.job_id is None or (await deps.store.claim_request(f"policy:{req.job_id}")).first:
+            await deps.store.count_policy_refusal(req.user_id)
         log_event(log, "job.refused", user=req.user_id, reason="policy", origin=req.origin)
         metrics.refusal("policy")
         return StartAnswer(words.POLICY_REFUSAL, refused=True, form_block="prompt")
