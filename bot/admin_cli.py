@@ -7,9 +7,10 @@ import re
 import sys
 from pathlib import Path
 
+from bot.admin_commands import parse_admin
 from bot.admin_ops import run_admin
 from bot.checks import check_database
-from bot.commands import ParseError, parse_admin
+from bot.commands import ParseError
 from bot.deps import ledger_config
 from bot.settings import Settings
 from storage import open_store, sqlite_path

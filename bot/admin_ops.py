@@ -7,7 +7,7 @@ import io
 import time
 from dataclasses import dataclass
 
-from bot.commands import (
+from bot.admin_commands import (
     AdminCommand,
     AdminHelp,
     Export,

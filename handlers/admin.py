@@ -10,8 +10,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.admin_commands import Export, SetBlocked, parse_admin
 from bot.admin_ops import run_admin
-from bot.commands import Export, ParseError, SetBlocked, parse_admin
+from bot.commands import ParseError
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.logs import log_event

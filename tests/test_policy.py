@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import ListBlocked, ParseError, SetBlocked, ShowAudit, parse_admin
+from bot.admin_commands import ListBlocked, SetBlocked, ShowAudit, parse_admin
+from bot.commands import ParseError
 from bot.policy import blocked_by, normalize
 
 
