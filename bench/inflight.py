@@ -45,7 +45,8 @@ async def main(quick: bool) -> None:
     stubs = Stubs(wd, tier_scale=TIER_SCALE)
     stubs.start()
     await stubs.configure_sim(take_s=take_s)
-    app = AppProc(stubs, wd, VIDEOBOT_SLACK_TIER_SCALE=str(TIER_SCALE))
+    # Thousands in flight at once is the point here: the workspace limit must not queue them.
+    app = AppProc(stubs, wd, VIDEOBOT_SLACK_TIER_SCALE=str(TIER_SCALE), VIDEOBOT_MAX_INFLIGHT=str(jobs))
     await app.start()
     sampler = Sampler(app.rss_mb, interval=0.25)
     sampler.start()

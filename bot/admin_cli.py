@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
 import re
 import sys
 from pathlib import Path
 
+from bot.admin_commands import parse_admin
 from bot.admin_ops import run_admin
 from bot.checks import check_database
-from bot.commands import ParseError, parse_admin
+from bot.commands import ParseError
 from bot.deps import ledger_config
 from bot.settings import Settings
 from storage import open_store, sqlite_path
@@ -87,7 +89,7 @@ async def run_admin_cli(settings: Settings, text: str) -> int:
         return 2
     store = await open_store(settings.database_url, ledger_config(settings))
     try:
-        result = await run_admin(store, parsed)
+        result = await run_admin(store, parsed, actor=f"shell:{getpass.getuser()}")
     finally:
         await store.close()
     if result.csv_text is not None:

@@ -7,51 +7,73 @@ import io
 import time
 from dataclasses import dataclass
 
-from bot.commands import (
+from bot.admin_commands import (
     AdminCommand,
     AdminHelp,
     Export,
+    ListBlocked,
+    SetBlocked,
     SetCap,
     SetDefaultBudget,
     SetFrozen,
     SetUserBudget,
+    ShowAudit,
     ShowUsage,
 )
 from bot.money import format_usd
 from bot.ui.words import admin as words
 from storage.api import Store
 from storage.billing import billed_seconds
-from storage.models import Job
+from storage.models import AdminAction, Job
 
 EXPORT_HEADER = (
     "when_utc", "job_id", "user", "prompt", "seconds", "status", "cost_usd", "cost_micros",
     "gateway_overage_usd", "gateway_overage_micros",
 )  # fmt: skip
+AUDIT_HEADER = ("when_utc", "actor", "action", "target", "old_value", "new_value")
 
 
 @dataclass(frozen=True)
 class AdminResult:
-    """The answer an admin reads, and the CSV to send along (export only)."""
+    """The answer an admin reads, and the CSV to send along (export only: the ledger, then the audit
+    log in `more_files`)."""
 
     text: str
     csv_name: str | None = None
     csv_text: str | None = None
+    more_files: tuple[tuple[str, str, str], ...] = ()  # (name, CSV text, comment)
 
 
-async def run_admin(store: Store, command: AdminCommand) -> AdminResult:
-    """Carry out one admin command against the store."""
+def _usd_or(micros: int | None, none: str) -> str:
+    return none if micros is None else format_usd(micros)
+
+
+async def _audited(store: Store, actor: str, action: str, target: str, old: str, new: str) -> None:
+    await store.record_admin_action(actor=actor, action=action, target=target, old=old, new=new)
+
+
+async def run_admin(store: Store, command: AdminCommand, *, actor: str) -> AdminResult:
+    """Carry out one admin command against the store; every change is recorded in the audit log as
+    done by `actor` (a Slack user ID, or `shell:<name>`)."""
     period = store.config.period
     match command:
         case AdminHelp():
             return AdminResult(words.admin_help())
         case SetUserBudget(user_id=user, micros=micros):
+            before = await store.budget_status(user)
+            old = format_usd(before.limit_micros) + ("" if before.own_budget else " (default)")
             await store.set_user_budget(user, micros)
+            await _audited(store, actor, "budget", user, old, format_usd(micros))
             return AdminResult(words.admin_budget_set(user, micros, period))
         case SetDefaultBudget(micros=micros):
+            old = format_usd((await store.workspace_status()).default_budget_micros)
             await store.set_default_budget(micros)
+            await _audited(store, actor, "budget default", "workspace", old, format_usd(micros))
             return AdminResult(words.admin_default_budget_set(micros, period))
         case SetCap(micros=micros):
+            old = _usd_or((await store.workspace_status()).cap_micros, "off")
             await store.set_cap(micros)
+            await _audited(store, actor, "cap", "workspace", old, _usd_or(micros, "off"))
             return AdminResult(words.admin_cap_set(micros, period))
         case ShowUsage(user_id=None):
             return AdminResult(words.admin_usage(await store.usage(), await store.workspace_status()))
@@ -60,13 +82,47 @@ async def run_admin(store: Store, command: AdminCommand) -> AdminResult:
             return AdminResult(words.admin_user_usage(await store.budget_status(user), jobs))
         case SetFrozen(user_id=user, frozen=frozen):
             changed = await store.set_frozen(user, frozen)
+            state = {True: "frozen", False: "not frozen"}
+            verb = "freeze" if frozen else "unfreeze"
+            await _audited(store, actor, verb, user, state[frozen != changed], state[frozen])
             return AdminResult(words.admin_frozen(user, frozen, changed))
+        case SetBlocked(term=term, blocked=blocked):
+            changed = await store.set_blocked(term, blocked, actor=actor)  # audited in the same transaction
+            return AdminResult(words.admin_blocked(term, blocked, changed))
+        case ListBlocked():
+            return AdminResult(words.admin_block_list(await store.blocked_terms()))
+        case ShowAudit():
+            return AdminResult(words.admin_audit(await store.admin_actions(20)))
         case Export():
             jobs = await store.period_jobs()
             workspace = await store.workspace_status()
             name = f"videobot-ledger-{workspace.period}.csv"
-            return AdminResult(words.admin_export_done(len(jobs), workspace.period), name, ledger_csv(jobs))
+            actions = await store.admin_actions(None)
+            audit = ("videobot-audit-log.csv", audit_csv(actions), words.admin_export_audit(len(actions)))
+            text = words.admin_export_done(len(jobs), workspace.period)
+            return AdminResult(text, name, ledger_csv(jobs), more_files=(audit,))
     raise AssertionError(f"unhandled admin command {command!r}")
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet shows as text: never run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _when(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def audit_csv(entries: list[AdminAction]) -> str:
+    """The whole admin audit log, oldest first: when, who, what, old and new value."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(AUDIT_HEADER)
+    for e in sorted(entries, key=lambda entry: entry.seq):
+        writer.writerow(
+            (_when(e.at), e.actor, e.action, _cell(e.target), _cell(e.old_value), _cell(e.new_value))
+        )
+    return out.getvalue()
 
 
 def _seconds(job: Job) -> int:
@@ -79,15 +135,12 @@ def ledger_csv(jobs: list[Job]) -> str:
     writer = csv.writer(out)
     writer.writerow(EXPORT_HEADER)
     for job in jobs:
-        prompt = job.prompt
-        if prompt[:1] in ("=", "+", "-", "@"):
-            prompt = "'" + prompt  # a prompt must never run as a spreadsheet formula
         writer.writerow(
             (
-                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(job.created_at)),
+                _when(job.created_at),
                 job.id,
                 job.user_id,
-                prompt,
+                _cell(job.prompt),
                 _seconds(job),
                 job.state.value,
                 format_usd(job.charged_micros),

@@ -1,4 +1,5 @@
-"""Parsing `/video` and `/video-admin` text into typed requests; pure, never raises on any input.
+"""Parsing `/video` text (and the form's values) into typed requests; pure, never raises on any input.
+`/video-admin` has its own grammar in `bot.admin_commands`.
 
 `/video <prompt> [--duration N | -d N] [--ar W:H | --aspect W:H]`: flags may stand anywhere, `—` and
 `–` count as `--` (Slack and phones turn `--` into dashes), `--flag=value` works too. The words
@@ -15,11 +16,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.money import parse_usd
 from bot.settings import Settings
-from bot.ui.words import admin as admin_words
 from bot.ui.words import video as video_words
-from storage.errors import MoneyError
 
 MAX_PROMPT_CHARS = 2000
 
@@ -241,130 +239,3 @@ def form_choices(
         None if isinstance(seconds, ParseError) else seconds,
         None if isinstance(shape, ParseError) else shape,
     )
-
-
-# --- /video-admin ----------------------------------------------------------------------------------
-
-_ADMIN_TOKEN = re.compile(r"<[^<>]*>|\S+")
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^<>]*)?>$")
-_BARE_ID = re.compile(r"^@?([UW](?=[A-Z]*[0-9])[A-Z0-9]{2,})$")
-
-
-@dataclass(frozen=True)
-class AdminHelp:
-    """`help`, or no text at all."""
-
-
-@dataclass(frozen=True)
-class SetUserBudget:
-    """`budget <@user> <usd>`: the user's budget per period."""
-
-    user_id: str
-    micros: int
-
-
-@dataclass(frozen=True)
-class SetDefaultBudget:
-    """`budget default <usd>`: the budget of everyone without one of their own."""
-
-    micros: int
-
-
-@dataclass(frozen=True)
-class SetCap:
-    """`cap <usd>` or `cap off` (micros None)."""
-
-    micros: int | None
-
-
-@dataclass(frozen=True)
-class ShowUsage:
-    """`usage` (everyone, user_id None) or `usage <@user>`."""
-
-    user_id: str | None
-
-
-@dataclass(frozen=True)
-class SetFrozen:
-    """`freeze <@user>` (frozen True) or `unfreeze <@user>`."""
-
-    user_id: str
-    frozen: bool
-
-
-@dataclass(frozen=True)
-class Export:
-    """`export`: this period's ledger as CSV."""
-
-
-AdminCommand = AdminHelp | SetUserBudget | SetDefaultBudget | SetCap | ShowUsage | SetFrozen | Export
-
-
-def parse_user(token: str) -> str | None:
-    """A Slack user ID from `<@U123|name>`, `<@U123>` or a bare `U0123ABCD`; None otherwise."""
-    match = _MENTION.match(token) or _BARE_ID.match(token.upper())
-    return match.group(1) if match else None
-
-
-def _amount(verb: str, token: str) -> int | ParseError:
-    try:
-        return parse_usd(unslack(token))
-    except MoneyError as exc:
-        return ParseError(admin_words.err_admin(verb, str(exc)))
-
-
-def _user(verb: str, token: str) -> str | ParseError:
-    user = parse_user(token)
-    if user is None:
-        return ParseError(admin_words.err_admin_user(verb, token))
-    return user
-
-
-def _budget(args: list[str]) -> AdminCommand | ParseError:
-    if len(args) < 2:
-        return ParseError(admin_words.err_admin_arity("budget"))
-    micros = _amount("budget", " ".join(args[1:]))  # `5 USD` is two words
-    if isinstance(micros, ParseError):
-        return micros
-    if args[0].lower() == "default":
-        return SetDefaultBudget(micros=micros)
-    user = _user("budget", args[0])
-    return user if isinstance(user, ParseError) else SetUserBudget(user_id=user, micros=micros)
-
-
-def _cap(args: list[str]) -> AdminCommand | ParseError:
-    if not args:
-        return ParseError(admin_words.err_admin_arity("cap"))
-    if len(args) == 1 and args[0].lower() in ("off", "none"):
-        return SetCap(micros=None)
-    micros = _amount("cap", " ".join(args))
-    return micros if isinstance(micros, ParseError) else SetCap(micros=micros)
-
-
-def _one_user(verb: str, args: list[str]) -> str | ParseError:
-    if len(args) != 1:
-        return ParseError(admin_words.err_admin_arity(verb))
-    return _user(verb, args[0])
-
-
-def parse_admin(text: str) -> AdminCommand | ParseError:
-    """Read the text after `/video-admin` (or `videobot admin`); never raises."""
-    tokens = _ADMIN_TOKEN.findall(clean_text(text))
-    if not tokens:
-        return AdminHelp()
-    verb, args = tokens[0].lower(), tokens[1:]
-    if verb == "budget":
-        return _budget(args)
-    if verb == "cap":
-        return _cap(args)
-    if verb == "usage" and len(args) <= 1:
-        user = _user(verb, args[0]) if args else None
-        return user if isinstance(user, ParseError) else ShowUsage(user_id=user)
-    if verb in ("freeze", "unfreeze"):
-        user = _one_user(verb, args)
-        return user if isinstance(user, ParseError) else SetFrozen(user_id=user, frozen=verb == "freeze")
-    if verb in ("help", "export", "usage"):
-        if args:
-            return ParseError(admin_words.err_admin_arity(verb))
-        return AdminHelp() if verb == "help" else Export()
-    return ParseError(admin_words.err_admin_unknown(tokens[0]))

@@ -13,6 +13,7 @@ import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.gateway.client import GatewayClient
+from bot.policy import ContentPolicy
 from bot.settings import Settings
 from bot.slack.api import make_web_client
 from bot.slack.ingress import Ingress
@@ -48,6 +49,8 @@ class Deps:
     download_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DOWNLOAD_CONCURRENCY))
     # Slack requests being answered: a job about to start waits for a quiet moment (acks first).
     ingress: Ingress = field(default_factory=Ingress)
+    # The workspace's blocked terms, cached briefly: every start checks them before reserving.
+    policy: ContentPolicy = field(default_factory=ContentPolicy)
     # How often each response_url was used (Slack takes 5 posts within 30 minutes).
     response_urls: ResponseUrls = field(default_factory=ResponseUrls)
     # Channels this process joined (or found it cannot join): conversations.join once per channel.
@@ -74,6 +77,8 @@ def ledger_config(settings: Settings, clock: Callable[[], float] = time.time) ->
         max_inflight_per_user=settings.max_inflight_per_user,
         job_timeout_s=settings.job_timeout_s,
         clock=clock,
+        max_inflight=settings.max_inflight,
+        max_queued_per_user=settings.max_queued_per_user,
     )
 
 

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     max_inflight_per_user: int = Field(
         3, ge=1, le=1000, validation_alias=AliasChoices("VIDEOBOT_MAX_INFLIGHT_PER_USER")
     )
+    max_inflight: int = Field(50, ge=1, le=100_000, validation_alias=AliasChoices("VIDEOBOT_MAX_INFLIGHT"))
+    max_queued_per_user: int = Field(
+        10, ge=0, le=1000, validation_alias=AliasChoices("VIDEOBOT_MAX_QUEUED_PER_USER")
+    )
     job_timeout_s: int = Field(1800, ge=1, validation_alias=AliasChoices("VIDEOBOT_JOB_TIMEOUT_S"))
     media_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         ("https://media.aigateway.sh",), validation_alias=AliasChoices("VIDEOBOT_MEDIA_ORIGINS")

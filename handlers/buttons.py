@@ -1,7 +1,9 @@
-"""Buttons under a finished video: Regenerate, Edit and regenerate, Try again.
+"""Buttons in a video's thread: Cancel while it waits; Regenerate, Edit and regenerate, Try again after.
 
 Anyone may regenerate (charged to whoever clicks, same budget checks); only the asker may try a
 failed video again. A click is recorded before anything starts, so a double click starts one job.
+Only the asker and admins may cancel; the cancel is one compare-and-set, so a double click cancels
+(and releases the money) once.
 """
 
 from __future__ import annotations
@@ -11,14 +13,23 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot import metrics
 from bot.commands import VideoRequest
 from bot.deps import Deps
 from bot.jobs.delivery import tell
 from bot.jobs.runner import JobRunner
+from bot.jobs.status import StatusMessage
 from bot.logs import log_event
 from bot.slack.inbound import dig
-from bot.ui.blocks.thread import ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY
-from bot.ui.words.thread import click_taken, job_gone, only_owner_may_retry
+from bot.ui.blocks.thread import ACTION_CANCEL, ACTION_EDIT, ACTION_REGENERATE, ACTION_RETRY
+from bot.ui.words.thread import (
+    cancel_done,
+    cancel_refused,
+    click_taken,
+    job_gone,
+    only_owner_may_cancel,
+    only_owner_may_retry,
+)
 from handlers.forms import Loaded, open_form
 from handlers.start import StartRequest, start_video
 from storage.errors import SlackDeliveryError
@@ -79,6 +90,27 @@ async def _rerun(deps: Deps, runner: JobRunner, body: dict[str, Any], action: st
     await _tell(deps, body, user, channel, answer.text)
 
 
+async def _cancel(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
+    user, job = await _clicked(deps, body)
+    channel = str(dig(body, "channel", "id") or "") or (job.channel_id if job else "")
+    if job is None:
+        await _tell(deps, body, user, channel, job_gone())
+        return
+    if user != job.user_id and user not in deps.settings.admins:
+        await _tell(deps, body, user, channel, only_owner_may_cancel(job.user_id))
+        return
+    done = await deps.store.cancel(job.id, user)
+    log_event(log, "click", user=user, job_id=job.id, action=ACTION_CANCEL, refused=done is None)
+    if done is None:
+        await _tell(deps, body, user, channel, cancel_refused(await deps.store.get_job(job.id) or job))
+        return
+    metrics.job_reached(done.state.value)
+    runner.want_dispatch()  # its slot or its place in the queue is free now
+    await StatusMessage(deps).refresh(done, force=True, final=True)
+    status = await deps.store.budget_status(done.user_id)
+    await _tell(deps, body, user, channel, cancel_done(done, status.remaining_micros))
+
+
 def _edit(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
     """Open the form, then fill it in with the clicked job's settings: views.open goes first (the
     trigger_id is good for 3 s, once), the job is read after it."""
@@ -104,6 +136,11 @@ def _edit(deps: Deps, runner: JobRunner, body: dict[str, Any]) -> None:
 
 def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
     """Attach the button listeners."""
+
+    @app.action(ACTION_CANCEL)
+    async def cancel(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        runner.spawn(_cancel(deps, runner, body), name="click-cancel")
 
     @app.action(ACTION_REGENERATE)
     async def regenerate(ack: AsyncAck, body: dict[str, Any]) -> None:

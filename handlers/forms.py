@@ -150,6 +150,6 @@ def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
         )
         answer = await start_video(deps, runner, start)
         if answer.refused:
-            await ack(response_action="errors", errors={"duration": answer.text[:150]})
+            await ack(response_action="errors", errors={answer.form_block: answer.text[:150]})
             return
         await ack()

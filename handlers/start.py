@@ -16,6 +16,7 @@ from bot.logs import log_event
 from bot.ui.words import video as words
 from storage.api import NewJob
 from storage.errors import Duplicate, Refused
+from storage.models import JobState
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,22 @@ class StartAnswer:
 
     text: str
     refused: bool
+    form_block: str = "duration"  # where the form shows a refusal: the prompt for a policy refusal
     duplicate: bool = False  # the request was handled before (a retried event): say nothing
 
 
 async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> StartAnswer:
-    """Reserve the money and store the job, then hand it to the runner; returns the user's answer."""
+    """Check the content policy, reserve the money and store the job, then hand it to the runner;
+    returns the user's answer. Every way to start a video (command, form, buttons, mentions) comes
+    through here."""
+    if await deps.policy.refuses(deps.store, req.video.prompt):
+        # Refused before anything is reserved or stored; only the count is kept, never the prompt.
+        # A request Slack may resend (a mention: its job id comes from the event) is counted once.
+        if req.job_id is None or (await deps.store.claim_request(f"policy:{req.job_id}")).first:
+            await deps.store.count_policy_refusal(req.user_id)
+        log_event(log, "job.refused", user=req.user_id, reason="policy", origin=req.origin)
+        metrics.refusal("policy")
+        return StartAnswer(words.POLICY_REFUSAL, refused=True, form_block="prompt")
     new = NewJob(
         id=req.job_id or uuid.uuid4().hex,
         team_id=req.team_id,
@@ -74,7 +86,21 @@ async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> Start
     except Duplicate:
         log_event(log, "job.duplicate", job_id=new.id, user=new.user_id)
         return StartAnswer("", refused=True, duplicate=True)
-    log_event(log, "job.accepted", job_id=job.id, user=job.user_id, estimate_micros=job.estimate_micros)
+    log_event(
+        log,
+        "job.accepted",
+        job_id=job.id,
+        user=job.user_id,
+        estimate_micros=job.estimate_micros,
+        state=job.state.value,
+    )
     metrics.job_reached(job.state.value)
-    runner.start(job)
-    return StartAnswer(words.accepted(job, status), refused=False)
+    if job.state is not JobState.QUEUED:
+        runner.start(job)
+        return StartAnswer(words.accepted(job, status), refused=False)
+    ahead = await deps.store.queue_place(job.id)
+    if ahead is not None:
+        runner.notices.told[job.id] = ahead  # its thread starts with the same place
+    runner.start(job)  # announced in its thread with its place and a Cancel button
+    runner.want_dispatch()  # it may fit a slot that freed up meanwhile
+    return StartAnswer(words.accepted(job, status, ahead), refused=False)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from storage.models import BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
+from storage.models import AdminAction, BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
 from storage.requests import RequestClaim
 
 PeriodKind = Literal["day", "week", "month", "total"]
@@ -24,6 +24,8 @@ class LedgerConfig:
     max_inflight_per_user: int
     job_timeout_s: int
     clock: Callable[[], float]  # epoch seconds; tests pass a fixed clock
+    max_inflight: int = 50  # jobs running at once in the workspace; more wait in the queue
+    max_queued_per_user: int = 10  # a user's queued jobs; 0 refuses instead of queueing
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,13 @@ class Store(Protocol):
     async def reserve_with_status(
         self, new: NewJob, *, owner: str, lease_s: float
     ) -> tuple[Job, BudgetStatus]:
-        """Atomically check frozen / in-flight / budget / cap and store the job with its reservation;
+        """Atomically check frozen / queue / budget / cap and store the job with its reservation;
         returns it with the user's budget status, this reservation counted.
 
-        Raises Refused (nothing stored) when it does not fit, Duplicate when `new.id` is taken.
-        The job starts ACCEPTED, money RESERVED,
-        owned by `owner` with a lease of `lease_s` seconds, deadline = now + job_timeout_s.
+        Raises Refused (nothing stored) when it does not fit, Duplicate when `new.id` is taken. The job
+        starts ACCEPTED when a slot is free (its user and the workspace below their in-flight limits,
+        nobody waiting before it), else QUEUED; money RESERVED either way, owned by `owner` with a lease
+        of `lease_s` seconds.
         """
         ...
 
@@ -180,4 +183,60 @@ class Store(Protocol):
 
     async def heartbeat(self, replica_id: str, ttl_s: float) -> int:
         """Record that `replica_id` is alive now; returns how many replicas were seen within `ttl_s`."""
+        ...
+
+    # --- generation times -------------------------------------------------------
+    async def record_generation_time(self, model: str, duration_s: int, seconds: float, now: float) -> None:
+        """Remember how long the gateway took for a `duration_s`-second video of `model`."""
+        ...
+
+    async def generation_time_estimate(self, model: str, duration_s: int) -> float | None:
+        """Moving median of recent generation times (seconds) for that model and duration, else a
+        scaled median of the model's other durations, else None."""
+        ...
+
+    # --- the queue ----------------------------------------------------------------
+    async def start_queued(self, owner: str, lease_s: float) -> list[Job]:
+        """Start the queued jobs that fit the free slots (round-robin across users, oldest first per
+        user); orphaned ones become `owner`'s. Returns the jobs moved to ACCEPTED."""
+        ...
+
+    async def queue_ahead(self) -> dict[str, int]:
+        """For every queued job, how many queued jobs start before it."""
+        ...
+
+    async def queue_place(self, job_id: str) -> int | None:
+        """How many queued jobs start before this one (cheap: aggregates only); None if not queued."""
+        ...
+
+    async def cancel(self, job_id: str, by: str) -> Job | None:
+        """Cancel a queued or not-yet-submitted job and release its money, once; None otherwise."""
+        ...
+
+    # --- content policy and the admin audit log ---------------------------------------------
+    async def blocked_terms(self) -> list[str]:
+        """Every blocked term (normalized by `bot.policy.normalize`), alphabetically."""
+        ...
+
+    async def set_blocked(self, term: str, blocked: bool, *, actor: str) -> bool:
+        """Block or allow a normalized term, recording the admin action in the same transaction;
+        True when this changed anything."""
+        ...
+
+    async def count_policy_refusal(self, user_id: str) -> None:
+        """Count one prompt refused by the content policy, this period."""
+        ...
+
+    async def policy_refusals(self) -> dict[str, int]:
+        """Prompts refused by the content policy this period, per user."""
+        ...
+
+    async def record_admin_action(
+        self, *, actor: str, action: str, target: str, old: str, new: str
+    ) -> AdminAction:
+        """Append one admin action (who, what, old and new value) to the audit log, stamped now."""
+        ...
+
+    async def admin_actions(self, limit: int | None = 20) -> list[AdminAction]:
+        """The most recent admin actions, newest first (all when `limit` is None)."""
         ...

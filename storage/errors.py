@@ -53,7 +53,7 @@ from typing import Literal
 
 from storage.models import BudgetStatus, WorkspaceStatus
 
-RefusalReason = Literal["frozen", "inflight", "budget", "cap"]
+RefusalReason = Literal["frozen", "inflight", "queue_full", "budget", "cap"]
 
 
 class VideobotError(Exception):

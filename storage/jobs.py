@@ -61,6 +61,20 @@ def transition_sql(
     return sql, args
 
 
+def start_queued_sql(
+    job_id: str, started: float, deadline: float, now: float, owner: str, lease_until: float
+) -> list[tuple[str, list[Any]]]:
+    """The statements moving a queued job to ACCEPTED: the guarded transition (started now, its time
+    limit counted from the start), then an orphaned job (no live lease) becomes `owner`'s."""
+    fields = {"started_at": started, "deadline_at": deadline}
+    move = transition_sql(job_id, JobState.ACCEPTED, [JobState.QUEUED], None, fields, now)
+    adopt = (
+        "UPDATE jobs SET owner = ?, lease_until = ?"
+        " WHERE id = ? AND state = 'accepted' AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
+    )
+    return [move, (adopt, [owner, lease_until, job_id, now])]
+
+
 async def fetch_job(tx: Tx, job_id: str) -> Job | None:
     """One job by id, inside an open transaction."""
     row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", job_id)

@@ -12,6 +12,7 @@ from storage.errors import Duplicate, RefusalReason, Refused
 from storage.jobs import JOB_COLUMNS, job_from_row
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 from storage.periods import period_key, resets_at
+from storage.queue import WORKSPACE_QUEUE, initial_state
 
 RESERVED = MoneyState.RESERVED.value
 CHARGED = MoneyState.CHARGED.value
@@ -22,7 +23,8 @@ _USER_MONEY = (
     "SELECT"
     " COALESCE(SUM(CASE WHEN money_state = ? AND period = ? THEN charged_micros ELSE 0 END), 0) AS spent,"
     " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved,"
-    " COALESCE(SUM(CASE WHEN money_state = ? THEN 1 ELSE 0 END), 0) AS inflight"
+    " COALESCE(SUM(CASE WHEN money_state = ? AND state <> 'queued' THEN 1 ELSE 0 END), 0) AS inflight,"
+    " COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0) AS queued"
     " FROM jobs WHERE user_id = ?"
 )
 _WORKSPACE_MONEY = (
@@ -47,13 +49,14 @@ _USAGE = (
 # The workspace totals scan the whole period, so they are only read when a cap makes them matter.
 _CAP = "(SELECT micros FROM workspace_settings WHERE key = 'cap')"
 _SNAPSHOT = (
-    "SELECT u.spent, u.reserved, u.inflight,"
+    "SELECT u.spent, u.reserved, u.inflight, u.queued,"
     " (SELECT micros FROM budgets WHERE user_id = ?) AS own,"
     " (SELECT 1 FROM frozen_users WHERE user_id = ?) AS frozen,"
     " (SELECT micros FROM workspace_settings WHERE key = 'default_budget') AS default_override,"
     f" {_CAP} AS cap,"
     f" CASE WHEN {_CAP} IS NULL THEN NULL"
-    f" ELSE (SELECT w.spent || ':' || w.reserved FROM ({_WORKSPACE_MONEY}) AS w) END AS workspace"
+    f" ELSE (SELECT w.spent || ':' || w.reserved FROM ({_WORKSPACE_MONEY}) AS w) END AS workspace,"
+    f" {WORKSPACE_QUEUE}"
     f" FROM ({_USER_MONEY}) AS u"
 )
 
@@ -125,6 +128,7 @@ class Ledger:
             RESERVED,
             RESERVED,
             period,
+            self.config.max_inflight_per_user,
             CHARGED,
             period,
             RESERVED,
@@ -216,10 +220,11 @@ class Ledger:
         estimate = cost_micros(new.duration, new.price_micros)
         status, inflight, workspace = self._statuses(row, new.user_id, now)
         reason: RefusalReason | None = None
+        state = initial_state(row, inflight, self.config)
         if status.frozen:
             reason = "frozen"
-        elif inflight >= self.config.max_inflight_per_user:
-            reason = "inflight"
+        elif not isinstance(state, JobState):
+            reason = state
         elif status.spent_micros + status.reserved_micros + estimate > status.limit_micros:
             reason = "budget"
         elif (
@@ -227,8 +232,8 @@ class Ledger:
             and workspace.spent_micros + workspace.reserved_micros + estimate > workspace.cap_micros
         ):
             reason = "cap"
-        if reason is not None:
-            raise Refused(reason, status, workspace, estimate)
+        if reason is not None or not isinstance(state, JobState):
+            raise Refused(reason or "inflight", status, workspace, estimate)
         job = Job(
             id=new.id,
             team_id=new.team_id,
@@ -244,7 +249,8 @@ class Ledger:
             price_micros=new.price_micros,
             estimate_micros=estimate,
             period=status.period,
-            state=JobState.ACCEPTED,
+            state=state,
+            started_at=now if state is JobState.ACCEPTED else None,
             money_state=MoneyState.RESERVED,
             created_at=now,
             updated_at=now,
@@ -328,6 +334,15 @@ class Ledger:
                 for r in await tx.fetchall("SELECT user_id, micros FROM budgets")
             }
             default = await self._default_budget(tx)
+            refusals = {
+                r["user_id"]: int(r["refusals"])
+                for r in await tx.fetchall(
+                    "SELECT user_id, refusals FROM policy_refusals WHERE period = ?", p
+                )
+            }
+        # Users whose only activity this period was refused prompts are listed too.
+        blank = {"jobs": 0, "seconds": 0, "spent": 0, "reserved": 0, "overage": 0}
+        rows += [{"user_id": user, **blank} for user in refusals.keys() - {r["user_id"] for r in rows}]
         result = [
             UserUsage(
                 user_id=r["user_id"],
@@ -336,6 +351,7 @@ class Ledger:
                 spent_micros=int(r["spent"]),
                 reserved_micros=int(r["reserved"]),
                 limit_micros=budgets.get(r["user_id"], default),
+                policy_refusals=refusals.get(r["user_id"], 0),
                 overage_micros=int(r["overage"]),
             )
             for r in rows

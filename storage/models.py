@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 class JobState(str, Enum):
     """Where a job is. Stored as text; which state may follow which is `storage.states.TRANSITIONS`."""
 
+    QUEUED = "queued"  # reserved and stored, waiting for a free slot (user or workspace limit)
     ACCEPTED = "accepted"  # reserved and stored; the gateway has heard nothing
     SUBMITTING = "submitting"  # a create request may be on its way to the gateway
     SUBMITTED = "submitted"  # the gateway gave us a job id
@@ -19,14 +20,19 @@ class JobState(str, Enum):
     DELIVERED = "delivered"  # the MP4 (or its link) is in the thread
     FAILED = "failed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # cancelled by its asker or an admin before it reached the gateway
 
     @property
     def finished(self) -> bool:
-        """True for delivered, failed and expired: nothing follows."""
-        return self in (JobState.DELIVERED, JobState.FAILED, JobState.EXPIRED)
+        """True for delivered, failed, expired and cancelled: nothing follows."""
+        return self in (JobState.DELIVERED, JobState.FAILED, JobState.EXPIRED, JobState.CANCELLED)
 
 
 UNFINISHED_STATES: tuple[JobState, ...] = tuple(s for s in JobState if not s.finished)
+# Holding a slot (counted against the in-flight limits): unfinished and no longer waiting in the queue.
+RUNNING_STATES: tuple[JobState, ...] = tuple(s for s in UNFINISHED_STATES if s is not JobState.QUEUED)
+# Still cancellable: the gateway has heard nothing of it.
+CANCELLABLE_STATES: tuple[JobState, ...] = (JobState.QUEUED, JobState.ACCEPTED)
 
 
 class MoneyState(str, Enum):
@@ -76,6 +82,9 @@ class Job(BaseModel):
     owner: str | None = None
     lease_until: float | None = None
     origin: str = "command"  # command | regenerate | modal | mention
+    submitted_at: float | None = None  # when the gateway accepted it (generation time starts)
+    started_at: float | None = None  # when it got a running slot (None while queued)
+    cancelled_by: str | None = None  # the Slack user who cancelled it
     # The thread the request came from (a mention, a message shortcut), where the video answers;
     # None when the video gets a parent message of its own.
     thread_ts: str | None = None
@@ -113,6 +122,7 @@ class UserUsage(BaseModel):
     spent_micros: int
     reserved_micros: int
     limit_micros: int
+    policy_refusals: int = 0  # prompts refused by the content policy this period
     overage_micros: int = 0  # billed by the gateway beyond reservations, not charged to the user
 
 
@@ -126,3 +136,17 @@ class WorkspaceStatus(BaseModel):
     spent_micros: int
     reserved_micros: int
     default_budget_micros: int
+
+
+class AdminAction(BaseModel):
+    """One entry of the admin audit log: who changed what, when, from what to what."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int  # order of the actions
+    at: float  # epoch seconds
+    actor: str  # a Slack user ID, or `shell:<name>` for `videobot admin`
+    action: str  # budget | budget default | cap | freeze | unfreeze | block add | block remove
+    target: str  # a user ID, a term, or `workspace`
+    old_value: str
+    new_value: str

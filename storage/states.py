@@ -1,7 +1,8 @@
 """Which job state may follow which: the one table every state change is checked against.
 
-    accepted -> submitting -> submitted -> generating -> downloading -> uploading -> delivered
+    queued -> accepted -> submitting -> submitted -> generating -> downloading -> uploading -> delivered
         \\____________\\______________\\____________\\______________\\___________-> failed | expired
+    queued | accepted -> cancelled (before the gateway hears of it; the reservation is released)
 
 `Jobs.transition` and `SqlStore.finish` (the finishing move, with the money) both call
 `check_transition` before their compare-and-set, for every state they expect to move from. A state
@@ -20,7 +21,9 @@ S = JobState
 _GIVE_UP = frozenset({S.FAILED, S.EXPIRED})
 
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
-    S.ACCEPTED: frozenset({S.ACCEPTED, S.SUBMITTING}) | _GIVE_UP,
+    # Waits for a slot (storage.queue starts it); cancellable until the gateway hears of it.
+    S.QUEUED: frozenset({S.QUEUED, S.ACCEPTED, S.CANCELLED}) | _GIVE_UP,
+    S.ACCEPTED: frozenset({S.ACCEPTED, S.SUBMITTING, S.CANCELLED}) | _GIVE_UP,
     # Crashed mid-create: never resent (it could pay twice), only given up.
     S.SUBMITTING: frozenset({S.SUBMITTING, S.SUBMITTED}) | _GIVE_UP,
     # A short video may be completed at the first poll, never seen processing.
@@ -31,6 +34,7 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     S.DELIVERED: frozenset(),
     S.FAILED: frozenset(),
     S.EXPIRED: frozenset(),
+    S.CANCELLED: frozenset(),
 }
 
 

@@ -6,14 +6,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from storage.api import LedgerConfig
+from storage.audit_log import AuditLog
 from storage.db import Database, Dialect
+from storage.estimates import Estimates
 from storage.jobs import Jobs, fetch_job, transition_sql
 from storage.ledger import Ledger, charge_reservation, release_reservation
-from storage.models import Job, JobState
+from storage.models import CANCELLABLE_STATES, Job, JobState
+from storage.policy import Policy
+from storage.queue import Queue
 from storage.requests import Requests
 
 
-class SqlStore(Ledger, Jobs, Requests):
+class SqlStore(Ledger, Jobs, Estimates, Queue, Policy, AuditLog, Requests):
     """Implements `storage.api.Store` on SQLite or PostgreSQL alike."""
 
     dialect: Dialect
@@ -50,7 +54,7 @@ class SqlStore(Ledger, Jobs, Requests):
         """Move to a finished state and settle its money in one transaction; None when it did not match."""
         to = JobState(to)
         if not to.finished:
-            raise ValueError(f"finish() moves to delivered, failed or expired, not {to.value}")
+            raise ValueError(f"finish() moves to delivered, failed, expired or cancelled, not {to.value}")
         if to is JobState.DELIVERED and billed_seconds is None:
             raise ValueError("a delivered job needs billed_seconds")
         now = self._clock()
@@ -65,3 +69,8 @@ class SqlStore(Ledger, Jobs, Requests):
             else:
                 await release_reservation(tx, job_id, now)
             return await fetch_job(tx, job_id)
+
+    async def cancel(self, job_id: str, by: str) -> Job | None:
+        """Cancel a job the gateway has not heard of and release its money; None when it is too late
+        (already sent, finished, or cancelled: a second click changes nothing)."""
+        return await self.finish(job_id, JobState.CANCELLED, expect=CANCELLABLE_STATES, cancelled_by=by)

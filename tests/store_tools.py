@@ -36,7 +36,7 @@ class StoreForTests(SqlStore):
             return await release_reservation(tx, job_id, self._clock())
 
     async def unfinished_jobs(self) -> list[Job]:
-        """Every job not delivered, failed or expired, oldest first."""
+        """Every job not delivered, failed, expired or cancelled, oldest first."""
         rows = await self.db.fetch_statement("SELECT * FROM jobs ORDER BY created_at, id")
         return [job for job in map(job_from_row, rows) if not job.state.finished]
 
@@ -60,7 +60,7 @@ def audit_job(job: Job) -> list[str]:
         problems.append(f"{where}: finished but its reservation is still held")
     if job.state is JobState.DELIVERED and job.money_state is not MoneyState.CHARGED:
         problems.append(f"{where}: delivered but not charged")
-    if job.state in (JobState.FAILED, JobState.EXPIRED) and job.money_state is MoneyState.CHARGED:
+    if job.state.finished and job.state is not JobState.DELIVERED and job.money_state is MoneyState.CHARGED:
         problems.append(f"{where}: did not deliver but was charged")
     if job.money_state is MoneyState.CHARGED:
         expected = job_charge(job)

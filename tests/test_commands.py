@@ -8,22 +8,18 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.commands import (
-    MAX_PROMPT_CHARS,
+from bot.admin_commands import (
     AdminHelp,
     Export,
-    ParseError,
     SetCap,
     SetDefaultBudget,
     SetFrozen,
     SetUserBudget,
     ShowUsage,
-    Subcommand,
-    VideoRequest,
     parse_admin,
     parse_user,
-    parse_video,
 )
+from bot.commands import MAX_PROMPT_CHARS, ParseError, Subcommand, VideoRequest, parse_video
 from bot.settings import Settings
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]

@@ -153,8 +153,9 @@ def test_accepted_shows_reservation_and_what_is_left():
 @pytest.mark.parametrize(
     ("state", "needle"),
     [
-        (JobState.ACCEPTED, "Queued"),
-        (JobState.SUBMITTED, "Queued"),
+        (JobState.QUEUED, "Queued, next in line"),
+        (JobState.ACCEPTED, "Starting"),
+        (JobState.SUBMITTED, "Sent to the video service"),
         (JobState.DOWNLOADING, "Downloading"),
         (JobState.UPLOADING, "Uploading"),
     ],
@@ -167,6 +168,47 @@ def test_generating_shows_elapsed_time():
     job = make_job(state=JobState.GENERATING)
     assert "1:05 elapsed" in thread.status_text(job, now=T0 + 65)
     assert "elapsed" not in thread.status_text(job)
+
+
+def test_queued_status_shows_place_and_estimate():
+    job = make_job(state=JobState.QUEUED)
+    assert "Queued, 3 ahead of it · ready in about 2 min" in thread.status_text(job, ahead=3, estimate_s=130)
+    assert "ready in" not in thread.status_text(job, ahead=3)  # no history yet: no guess
+
+
+def test_after_submission_the_status_says_why_there_is_no_cancel():
+    sent = make_job(state=JobState.SUBMITTED)
+    assert "can't be cancelled now: the video service has started" in thread.status_text(sent)
+    generating = make_job(state=JobState.GENERATING, submitted_at=T0 + 5)
+    text = thread.status_text(generating, now=T0 + 25, estimate_s=60)
+    assert "0:20 elapsed, about 40 s left" in text and "can't be cancelled" in text
+    assert "taking longer than usual" in thread.status_text(generating, now=T0 + 125, estimate_s=60)
+
+
+def test_cancelled_status_names_who_and_the_release():
+    job = make_job(state=JobState.CANCELLED, cancelled_by="U0ADMIN01")
+    text = thread.status_text(job)
+    assert "Cancelled by <@U0ADMIN01>" in text and "$0.055 reserved was released" in text
+
+
+def test_queued_answer_gives_the_place():
+    text = video.accepted(make_job(state=JobState.QUEUED), make_status(), 2)
+    assert "queued, 2 ahead of it" in text and "$0.055 is reserved" in text
+
+
+def test_help_explains_the_queue_and_its_limits():
+    text = video.video_help(SETTINGS)
+    assert "3 videos in progress at once (the whole workspace 50)" in text
+    assert "fair queue (up to 10 of yours" in text and "Cancel" in text
+    no_queue = video.video_help(SETTINGS.model_copy(update={"max_queued_per_user": 0}))
+    assert (
+        "refused until one finishes" in no_queue and "queue" not in no_queue.split("Cost")[1].split("\n")[1]
+    )
+
+
+def test_queue_full_refusal_says_how_to_fix():
+    text = video.refusal(refused("queue_full"), SETTINGS)
+    assert "10 videos waiting in the queue" in text and "Cancel" in text
 
 
 def test_finished_status_texts():
@@ -243,7 +285,13 @@ def test_history_answer():
 def test_admin_usage_table_with_totals():
     rows = [
         UserUsage(
-            user_id="U2", jobs=1, seconds=5, spent_micros=55_000, reserved_micros=0, limit_micros=5_000_000
+            user_id="U2",
+            jobs=1,
+            seconds=5,
+            spent_micros=55_000,
+            reserved_micros=0,
+            limit_micros=5_000_000,
+            policy_refusals=2,
         ),
         UserUsage(
             user_id="U1", jobs=3, seconds=20, spent_micros=165_000, reserved_micros=55_000, limit_micros=10**7
@@ -252,9 +300,10 @@ def test_admin_usage_table_with_totals():
     text = admin_messages.admin_usage(rows, WORKSPACE)
     block = text.split("```")[1]
     lines = block.strip("\n").split("\n")
-    assert lines[0].split() == ["user", "videos", "seconds", "spent", "reserved", "limit"]
+    assert lines[0].split() == ["user", "videos", "seconds", "spent", "reserved", "limit", "refused"]
     assert lines[1].split()[0] == "U1" and lines[2].split()[0] == "U2"  # largest spend first
-    assert lines[3].split() == ["total", "4", "25", "$0.22", "$0.055"]
+    assert lines[2].split()[-1] == "2"  # prompts the content policy refused
+    assert lines[3].split() == ["total", "4", "25", "$0.22", "$0.055", "2"]
     assert len({len(line) for line in lines[:3]}) == 1  # aligned columns
     assert "workspace cap $100.00" in text
 

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.commands import ParseError, SetCap, SetDefaultBudget, SetUserBudget, parse_admin
+from bot.admin_commands import SetCap, SetDefaultBudget, SetUserBudget, parse_admin
+from bot.commands import ParseError
 from bot.money import MAX_MICROS, MoneyError, format_usd, parse_usd
 
 micros = st.integers(min_value=0, max_value=MAX_MICROS)

@@ -6,7 +6,8 @@ import json
 
 from bot.settings import load_settings
 from bot.ui.blocks.form import video_modal
-from bot.ui.blocks.thread import ACTION_REGENERATE, ACTION_RETRY, finished_actions
+from bot.ui.blocks.home import home_view
+from bot.ui.blocks.thread import ACTION_CANCEL, ACTION_REGENERATE, ACTION_RETRY, finished_actions, status_view
 from bot.ui.words.form import estimate_line
 from bot.ui.words.home import gauge
 from storage.models import BudgetStatus, Job, JobState, MoneyState
@@ -78,3 +79,25 @@ def test_buttons_depend_on_how_the_job_ended():
     assert [e["action_id"] for e in delivered] == [ACTION_REGENERATE, "video_edit"]
     assert finished_actions(_job(JobState.FAILED))[0]["elements"][0]["action_id"] == ACTION_RETRY
     assert finished_actions(_job(JobState.GENERATING)) == []
+
+
+def _actions(blocks) -> list[str]:
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_cancel_button_only_until_the_gateway_hears_of_it():
+    for state in (JobState.QUEUED, JobState.ACCEPTED):
+        assert _actions(status_view(_job(state), ahead=0)[1]) == [ACTION_CANCEL]
+    for state in (JobState.SUBMITTING, JobState.SUBMITTED, JobState.GENERATING):
+        text, blocks = status_view(_job(state), 10.0)
+        assert ACTION_CANCEL not in _actions(blocks) and "can't be cancelled" in text
+    assert _actions(status_view(_job(JobState.UPLOADING))[1]) == []
+    cancelled = _job(JobState.CANCELLED).model_copy(update={"cancelled_by": "U1"})
+    text, blocks = status_view(cancelled)
+    assert _actions(blocks) == [] and "Cancelled by <@U1>" in text
+
+
+def test_home_lists_queued_and_cancelled_videos():
+    jobs = [_job(JobState.QUEUED), _job(JobState.CANCELLED)]
+    text = json.dumps(home_view(load_settings(), _status(), jobs, now=100.0), ensure_ascii=False)
+    assert "· queued ·" in text and "· cancelled ·" in text

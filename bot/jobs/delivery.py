@@ -17,7 +17,7 @@ from bot.deps import Deps
 from bot.logs import log_event
 from bot.slack import api as slack_io
 from bot.slack.api import Priority
-from bot.ui.blocks.thread import parent_blocks
+from bot.ui.blocks.thread import parent_blocks, status_view
 from bot.ui.words import thread as words
 from storage.billing import job_charge, remaining_after_charge
 from storage.errors import SlackChannelNotFound, SlackDeliveryError, SlackNotInChannel
@@ -32,19 +32,29 @@ Hold = Callable[..., Awaitable[None]]
 SHARE_WAIT_S = 10.0  # how long a restart waits for an interrupted share to show in files.info
 
 
-async def announce(deps: Deps, job: Job, *, fence: Hold | None = None) -> Job:
-    """Post the parent message and the status message in its thread; store both timestamps.
+async def announce(
+    deps: Deps,
+    job: Job,
+    *,
+    fence: Hold | None = None,
+    ahead: int | None = None,
+    estimate_s: float | None = None,
+) -> Job:
+    """Post the parent message and the status message in its thread (with a Cancel button; for a queued
+    job its place and estimate); store both timestamps.
 
     A job that answers in an existing thread (a mention, a message shortcut) has no parent message of
     its own: the status goes into that thread, or, where the bot cannot post, into the user's DM.
     `fence` runs right before each post (after any wait for Slack), so a replica that lost the job
     while it waited never posts it a second time."""
+    text, blocks = status_view(job, ahead=ahead, estimate_s=estimate_s)
     status_ts: str | None = None
     if job.parent_ts is not None and job.status_ts is None:
         status_ts = await _post_or_join(
             deps,
             job.delivery_channel or job.channel_id,
-            text=words.status_text(job),
+            text=text,
+            blocks=blocks,
             thread_ts=job.parent_ts,
             fence=fence,
         )
@@ -58,7 +68,8 @@ async def announce(deps: Deps, job: Job, *, fence: Hold | None = None) -> Job:
             client=deps.slack,
             channel=job.delivery_channel,
             thread_ts=job.parent_ts,
-            text=words.status_text(job),
+            text=text,
+            blocks=blocks,
             fence=fence,
         )
     # The permalink lets /video history and App Home link to the thread; None if Slack has none.

@@ -22,12 +22,12 @@ from bot.gateway.media import download_result
 from bot.gateway.polling import Backoff
 from bot.jobs.alerts import check_alerts
 from bot.jobs.delivery import announce, deliver, post_failure
+from bot.jobs.queue import QueueNotices, estimate_for, queued_place
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
-from bot.ui.blocks.thread import finished_actions, status_blocks
 from bot.ui.words import reasons
-from bot.ui.words import thread as words
 from bot.ui.words.reasons import user_reason
+from bot.ui.words.thread import STATUS_WAITING_FOR_SLACK
 from storage.billing import billed_seconds
 from storage.errors import GatewayBadResponse, GatewayError, JobLost, MediaError, VideobotError
 from storage.models import Job, JobState
@@ -40,16 +40,18 @@ MAX_UNREADABLE_POLLS = 3  # each already retried by the gateway client
 WAITING_NOTICE_S = 3.0  # an upload that will wait longer than this for Slack says so in the status
 
 
-async def drive_job(deps: Deps, job: Job) -> None:
+async def drive_job(deps: Deps, job: Job, notices: QueueNotices | None = None) -> None:
     """Drive a job from where it stood when it was stored or claimed to a finished state (a stale
-    copy does no harm: every step is a compare-and-set, and a job moved elsewhere is JobLost)."""
+    copy does no harm: every step is a compare-and-set, and a job moved elsewhere is JobLost).
+    `notices` (the runner's) keeps the places shown in queued jobs' threads current."""
     if job.state.finished:
         return
-    flow = JobFlow(deps, job)
+    flow = JobFlow(deps, job, notices)
     try:
         await flow.run()
     except JobLost:
         log_event(log, "job.lost", job_id=job.id, user=job.user_id)
+        await flow.show_if_cancelled()
     finally:
         flow.cleanup()
 
@@ -57,19 +59,25 @@ async def drive_job(deps: Deps, job: Job) -> None:
 class JobFlow:
     """The steps of one job; `self.job` is always the last stored version."""
 
-    def __init__(self, deps: Deps, job: Job) -> None:
+    def __init__(self, deps: Deps, job: Job, notices: QueueNotices | None = None) -> None:
         self.deps = deps
         self.job = job
+        self.notices = notices
         self.store = deps.store
         self.status = StatusMessage(deps)
         self.file: Path | None = None
-        self.resumed = job.state is not S.ACCEPTED
+        self.resumed = job.state not in (S.ACCEPTED, S.QUEUED) or job.status_ts is not None
+        self._estimate: float | None = None
+        self._estimated = False
 
     async def run(self) -> None:
         """Take the job step by step from its stored state to a finished one."""
         while not self.job.state.finished:
             state = self.job.state
-            if state is S.ACCEPTED:
+            if state is S.QUEUED:
+                if not await self._wait_in_queue():
+                    return
+            elif state is S.ACCEPTED:
                 async with self.deps.start_gate:
                     await self._step_aside()
                     await self._submit()
@@ -92,6 +100,45 @@ class JobFlow:
         left = self.job.created_at + START_DEFER_MAX_S - self.deps.clock()
         if left > 0:
             await self.deps.ingress.wait_quiet(left)
+
+    async def _wait_in_queue(self) -> bool:
+        """Show a queued job in its thread (place, estimate, Cancel); True when it has started since."""
+        if self.job.status_ts is None:
+            # Announced like a starting job: a few at a time, after the acks of a flood of commands.
+            async with self.deps.start_gate:
+                await self._step_aside()
+                ahead, ready = await queued_place(self.deps, self.job, self.notices)
+                try:
+                    self.job = await announce(
+                        self.deps, self.job, fence=self._hold, ahead=ahead, estimate_s=ready
+                    )
+                except VideobotError as exc:
+                    await self._fail(user_reason(exc))
+                    return False
+            if self.notices is not None:
+                self.notices.shown(self.job.id, ahead)
+        fresh = await self.store.get_job(self.job.id)
+        if fresh is None or fresh.state is S.QUEUED:
+            return False  # the runner starts it when the queue gives it a slot
+        self.job = fresh
+        if fresh.state is S.CANCELLED:
+            await self._show_final()
+            return False
+        return not fresh.state.finished
+
+    async def show_if_cancelled(self) -> None:
+        """After losing the job: if it was cancelled meanwhile (maybe before its status message existed,
+        so the canceller could not edit it), show that in the thread."""
+        fresh = await self.store.get_job(self.job.id)
+        if fresh is not None and fresh.state is S.CANCELLED:
+            self.job = fresh
+            await self._show_final()
+
+    async def _usual_time(self) -> float | None:
+        """The usual generation time for this job, read once per flow."""
+        if not self._estimated:
+            self._estimate, self._estimated = await estimate_for(self.deps, self.job), True
+        return self._estimate
 
     def cleanup(self) -> None:
         """Delete the downloaded file, if any."""
@@ -158,10 +205,7 @@ class JobFlow:
 
     async def _show_final(self) -> None:
         """The last edit of the status message, with the buttons for what to do next."""
-        text = words.status_text(self.job)
-        await self.status.show(
-            self.job, text, final=True, blocks=status_blocks(self.job) + finished_actions(self.job)
-        )
+        await self.status.refresh(self.job, force=True, final=True)
 
     def _past_deadline(self) -> bool:
         return self.deps.clock() >= self.job.deadline_at
@@ -182,13 +226,17 @@ class JobFlow:
             await self.store.update(self.job.id, last_error=repr(exc)[:500])
             await self._fail(user_reason(exc))
             return
-        await self._move(S.SUBMITTED, gateway_job_id=answer.id)
+        await self._move(S.SUBMITTED, gateway_job_id=answer.id, submitted_at=self.deps.clock())
+        # This edit also takes the Cancel button away: the gateway cannot cancel.
+        await self.status.refresh(self.job, force=True, estimate_s=await self._usual_time())
 
     async def _announce(self) -> bool:
         """The parent message and status in the channel (or the DM); False when Slack took neither
         (the job goes on, and delivery tries again)."""
         try:
-            self.job = await announce(self.deps, self.job, fence=self._hold)
+            self.job = await announce(
+                self.deps, self.job, fence=self._hold, estimate_s=await self._usual_time()
+            )
         except VideobotError as exc:
             await self.store.update(self.job.id, last_error=repr(exc)[:500])
             log_event(log, "job.announce_failed", job_id=self.job.id, user=self.job.user_id, error=repr(exc))
@@ -234,13 +282,24 @@ class JobFlow:
                 result_duration=answer.result.duration,
                 result_resolution=answer.result.resolution,
             )
+            await self._record_generation_time()
         elif answer.status == "failed":
             detail = answer.error.message if answer.error is not None else None
             await self._fail(reasons.reason_gateway_failed(detail))
         elif answer.status == "processing" and self.job.state is S.SUBMITTED:
             await self._move(S.GENERATING)
         if self.job.state in _POLLING:
-            await self.status.show(self.job, words.status_text(self.job, now=self.deps.clock()))
+            now = self.deps.clock()
+            await self.status.refresh(self.job, now=now, estimate_s=await self._usual_time())
+
+    async def _record_generation_time(self) -> None:
+        """Feed the estimates shown to later jobs: how long the gateway took for this one."""
+        if self.job.submitted_at is None:  # submitted before the column existed
+            return
+        now = self.deps.clock()
+        await self.store.record_generation_time(
+            self.job.model, self.job.duration, max(0.0, now - self.job.submitted_at), now
+        )
 
     async def _download(self) -> None:
         # No status edit here: the download starts the moment the job is seen completed, and the
@@ -274,9 +333,10 @@ class JobFlow:
         if self.job.status_ts is None and not await self._announce():
             await self._fail(reasons.REASON_SLACK_UNREACHABLE, announce=False)
             return
-        busy = self.deps.pacer.backlog_s("files.completeUploadExternal") > WAITING_NOTICE_S
-        text = words.STATUS_WAITING_FOR_SLACK if busy else words.status_text(self.job)
-        await self.status.show(self.job, text, force=True)
+        if self.deps.pacer.backlog_s("files.completeUploadExternal") > WAITING_NOTICE_S:
+            await self.status.show(self.job, STATUS_WAITING_FOR_SLACK, force=True)
+        else:
+            await self.status.refresh(self.job, force=True)
         if self.file is None and not await self._fetch():
             return
         assert self.file is not None

@@ -17,8 +17,9 @@ from typing import Any
 from bot import metrics
 from bot.deps import Deps
 from bot.jobs.flow import drive_job
+from bot.jobs.queue import QueueNotices
 from bot.logs import log_event
-from storage.models import Job
+from storage.models import Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,10 @@ class JobRunner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._lease_task: asyncio.Task[None] | None = None
+        self._dispatch_task: asyncio.Task[None] | None = None
+        self._dispatch_wanted = asyncio.Event()
+        self.notices = QueueNotices(deps)
+        self._again: set[str] = set()  # started from the queue while their queued task was finishing
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -44,19 +49,23 @@ class JobRunner:
         """Drive `job` (as just stored) in a task of its own, unless one already does."""
         if self._closing or job.id in self._tasks:
             return
-        task = asyncio.create_task(drive_job(self._deps, job), name=f"job-{job.id}")
+        task = asyncio.create_task(drive_job(self._deps, job, self.notices), name=f"job-{job.id}")
         self._tasks[job.id] = task
         metrics.JOBS_IN_FLIGHT.inc()
         self._idle.clear()
         task.add_done_callback(functools.partial(self._done, job.id))
 
     def _set_idle_if_none_left(self) -> None:
-        if not self._tasks and not self._side_tasks:
+        if not self._tasks and not self._side_tasks and self._dispatch_task is None:
             self._idle.set()
 
     def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
         self._tasks.pop(job_id, None)
         metrics.JOBS_IN_FLIGHT.dec()
+        if job_id in self._again:
+            self._again.discard(job_id)
+            self.spawn(self._resume(job_id), name=f"resume-{job_id}")
+        self.want_dispatch()  # a slot may have freed up
         self._set_idle_if_none_left()
         if task.cancelled():
             return
@@ -80,6 +89,55 @@ class JobRunner:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task crashed", exc_info=task.exception(), extra={"event": "task.crashed"})
 
+    def want_dispatch(self) -> None:
+        """Ask for queued jobs to be started where slots are free (requests coalesce into one round)."""
+        if self._closing:
+            return
+        self._dispatch_wanted.set()
+        if self._dispatch_task is None:
+            self._dispatch_task = asyncio.create_task(self._dispatch_loop(), name="queue-dispatch")
+            self._idle.clear()
+
+    async def _dispatch_loop(self) -> None:
+        try:
+            while self._dispatch_wanted.is_set() and not self._closing:
+                self._dispatch_wanted.clear()
+                try:
+                    await self.dispatch_once()
+                except Exception:
+                    log.exception("queue dispatch failed", extra={"event": "queue.error"})
+        finally:
+            self._dispatch_task = None
+            self._set_idle_if_none_left()
+
+    async def dispatch_once(self) -> int:
+        """Start the queued jobs the free slots allow (fair order, in the store); returns how many this
+        replica started. Jobs another live replica holds are started by that replica's lease loop."""
+        started = await self._deps.store.start_queued(self._deps.owner, self._deps.settings.lease_s)
+        mine = 0
+        for job in started:
+            log_event(log, "job.dequeued", job_id=job.id, user=job.user_id, owner=job.owner)
+            metrics.job_reached(job.state.value)
+            if job.owner != self._deps.owner:
+                continue
+            if job.id in self._tasks:
+                self._again.add(job.id)  # its queued task may have looked just before: go again after it
+            else:
+                self.start(job)
+            mine += 1
+        if started and self.notices.due():
+            self.spawn(self._refresh_places(), name="queue-places")
+        return mine
+
+    async def _resume(self, job_id: str) -> None:
+        """Drive a job that left the queue while its previous task was ending, if nobody does."""
+        job = await self._deps.store.get_job(job_id)
+        if job is not None and job.owner == self._deps.owner and job.state is not JobState.QUEUED:
+            self.start(job)  # a finished job's task returns at once
+
+    async def _refresh_places(self) -> None:
+        await self.notices.refresh()
+
     async def wait_idle(self) -> None:
         """Until no job task runs (tests and the demo use it)."""
         await self._idle.wait()
@@ -99,11 +157,16 @@ class JobRunner:
         started = 0
         held = await store.claim(self._deps.owner, settings.lease_s)
         for job in held:
+            if job.state is JobState.QUEUED and job.status_ts is not None:
+                continue  # shown in its thread already; it waits for the queue, not for a task
             if job.id not in self._tasks:
                 log_event(log, "job.resumed", job_id=job.id, user=job.user_id, state=job.state.value)
                 self.start(job)
                 started += 1
         await self._drop_lost()
+        started += await self.dispatch_once()  # slots freed on other replicas, or by a crash
+        if self.notices.due():
+            await self.notices.refresh()  # places that moved since the last refresh was skipped
         return started
 
     async def _drop_lost(self) -> None:
@@ -128,8 +191,9 @@ class JobRunner:
         """Stop taking jobs, cancel every task, wait for them, and hand our leases back."""
         self._closing = True
         tasks = [*self._tasks.values(), *self._side_tasks]
-        if self._lease_task is not None:
-            tasks.append(self._lease_task)
+        for loop_task in (self._lease_task, self._dispatch_task):
+            if loop_task is not None:
+                tasks.append(loop_task)
         for task in tasks:
             task.cancel()
         if tasks:

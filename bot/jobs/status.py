@@ -15,6 +15,8 @@ from typing import Any
 from bot.deps import Deps
 from bot.slack import api as slack_io
 from bot.slack.api import Dropped, Priority
+from bot.ui.blocks.base import context, finish
+from bot.ui.blocks.thread import status_view
 from storage.errors import VideobotError
 from storage.models import Job
 
@@ -41,11 +43,14 @@ class StatusMessage:
         final: bool = False,
         blocks: list[dict[str, Any]] | None = None,
     ) -> bool:
-        """Edit the status message to `text` (and blocks); True when an edit was sent or queued.
+        """Edit the status message to `text` (and blocks: by default `text` alone, so buttons shown
+        before go away); True when an edit was sent or queued.
 
         `force` skips the edit interval; a `final` edit is awaited at delivery priority, others are
         queued in the background as progress (see the module's docstring).
         """
+        if blocks is None:
+            blocks = finish([context(text)])
         if job.status_ts is None or job.delivery_channel is None or text == self._last_text:
             return False
         now = time.monotonic()
@@ -88,6 +93,20 @@ class StatusMessage:
             )
             return False
         return True
+
+    async def refresh(
+        self,
+        job: Job,
+        *,
+        force: bool = False,
+        now: float | None = None,
+        ahead: int | None = None,
+        estimate_s: float | None = None,
+        final: bool = False,
+    ) -> bool:
+        """Show the job's current state (`bot.ui.blocks.thread.status_view`); True when Slack was called."""
+        text, blocks = status_view(job, now, ahead=ahead, estimate_s=estimate_s)
+        return await self.show(job, text, force=force, final=final, blocks=blocks)
 
     def _drop_progress(self) -> None:
         """A newer edit supersedes a progress edit still waiting (or in flight): the latest wins."""

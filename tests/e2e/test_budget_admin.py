@@ -33,13 +33,24 @@ async def test_fifty_concurrent_requests_at_a_budget_of_three(make_app, sim):
     assert await app.store.audit() == []
 
 
-async def test_in_flight_limit(make_app, sim):
-    app = await make_app(max_inflight_per_user=2)
+async def test_in_flight_limit_refuses_when_queueing_is_off(make_app, sim):
+    app = await make_app(max_inflight_per_user=2, max_queued_per_user=0)
     sim.configure(take_s=1.5)
     texts = [ack_text(await app.command(f"a kite #{i}")) for i in range(3)]
     assert "on its way" in texts[0] and "on its way" in texts[1]
-    assert "2 videos in progress" in texts[2] or "in progress" in texts[2]
+    assert "You already have 2 videos in progress" in texts[2]
     await app.wait_idle()
+    assert sim.create_count == 2
+
+
+async def test_a_full_queue_is_refused_with_nothing_reserved(make_app, sim):
+    app = await make_app(max_inflight_per_user=1, max_queued_per_user=1)
+    sim.configure(take_s=1.5)
+    texts = [ack_text(await app.command(f"a kite #{i}")) for i in range(3)]
+    assert "on its way" in texts[0] and "queued, next in line" in texts[1]
+    assert "You already have 1 video waiting in the queue" in texts[2]
+    assert len(await app.jobs()) == 2 and (await app.store.budget_status(ALICE)).reserved_micros == 2 * 55_000
+    await app.wait_idle(timeout=30)
     assert sim.create_count == 2
 
 
@@ -100,8 +111,8 @@ async def test_every_admin_subcommand(make_app, slack):
     await app.wait_idle()
 
     assert "DM" in await admin(app, "export")
-    await app.wait_for(lambda: any(f.name.endswith(".csv") for f in slack.files))
-    [export] = [f for f in slack.files if f.name.endswith(".csv")]
+    await app.wait_for(lambda: len([f for f in slack.files if f.name.endswith(".csv")]) == 2)
+    [export] = [f for f in slack.files if f.name.startswith("videobot-ledger-")]
     assert export.channel is not None and export.channel.startswith("D")
     rows = list(csv.DictReader(io.StringIO(export.path.read_text())))
     assert {r["user"] for r in rows} == {ALICE, BOB}
@@ -111,6 +122,25 @@ async def test_every_admin_subcommand(make_app, slack):
     bad = await admin(app, "budget <@U0ALICE01> lots")
     assert "lots" in bad
     assert (await app.store.budget_status(ALICE)).limit_micros == 100_000
+
+    # Every change above is in the audit log: who, what, old -> new; in `audit` and in the export.
+    expected = [
+        ("budget", ALICE, "$5.00 (default)", "$0.10"),
+        ("budget default", "workspace", "$5.00", "$7.50"),
+        ("freeze", ALICE, "not frozen", "frozen"),
+        ("unfreeze", ALICE, "frozen", "not frozen"),
+        ("cap", "workspace", "off", "$0.05"),
+        ("cap", "workspace", "$0.05", "off"),
+    ]
+    [log] = [f for f in slack.files if f.name == "videobot-audit-log.csv"]
+    assert log.channel == export.channel
+    logged = list(csv.DictReader(io.StringIO(log.path.read_text())))
+    assert [(r["action"], r["target"], r["old_value"], r["new_value"]) for r in logged] == expected
+    assert {r["actor"] for r in logged} == {ADMIN}
+    lines = (await admin(app, "audit")).split("\n")
+    assert "last 6 admin actions" in lines[0] and len(lines) == 7
+    assert "<@U0ADMIN01> cap: $0.05 → off" in lines[1]  # newest first
+    assert "<@U0ADMIN01> budget <@U0ALICE01>: $5.00 (default) → $0.10" in lines[6]
 
 
 async def _create_database(url: str) -> None:
@@ -131,6 +161,9 @@ def test_admin_cli_on_the_same_database(tmp_path):
     assert wrong.returncode == 2 and "budget" in wrong.stderr and "Traceback" not in wrong.stderr
     export = subprocess.run([*cli, "export"], env=env, capture_output=True, text=True)
     assert export.returncode == 0 and export.stdout.startswith("when_utc,job_id,user,prompt")
+    audit = subprocess.run([*cli, "audit"], env=env, capture_output=True, text=True)
+    assert audit.returncode == 0 and "shell:" in audit.stdout
+    assert "budget U0ALICE01: $5.00 (default) → $12.50" in audit.stdout
 
 
 class MutableClock:

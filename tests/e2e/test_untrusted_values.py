@@ -90,8 +90,8 @@ async def test_invisible_characters_never_reach_the_thread_the_file_or_the_csv(m
     shown = "".join(m.text + str(m.blocks) for m in slack.messages(CHANNEL))
     shown += "".join(str(f.title) for f in slack.files)
     await app.command("export", command="/video-admin", user=ADMIN)
-    await app.wait_for(lambda: any(f.name.endswith(".csv") for f in slack.files))
-    [export] = [f for f in slack.files if f.name.endswith(".csv")]
+    await app.wait_for(lambda: any(f.name.startswith("videobot-ledger-") for f in slack.files))
+    [export] = [f for f in slack.files if f.name.startswith("videobot-ledger-")]  # the audit log is another
     shown += export.path.read_text()
     assert "riding a bike" in shown and "on a skateboard" in shown
     assert not any(ch in shown for ch in "\u202e\u200d\u2067\u200b\ufeff")
@@ -114,8 +114,8 @@ async def test_a_result_longer_than_asked_charges_the_reservation_and_shows_the_
     mine = ack_text(await app.command(f"usage <@{ALICE}>", command="/video-admin", user=ADMIN))
     assert "gateway billed $0.11 more" in mine
     await app.command("export", command="/video-admin", user=ADMIN)
-    await app.wait_for(lambda: any(f.name.endswith(".csv") for f in slack.files))
-    [export] = [f for f in slack.files if f.name.endswith(".csv")]
+    await app.wait_for(lambda: any(f.name.startswith("videobot-ledger-") for f in slack.files))
+    [export] = [f for f in slack.files if f.name.startswith("videobot-ledger-")]  # the audit log is another
     [row] = list(csv.DictReader(io.StringIO(export.path.read_text())))
     assert (row["cost_micros"], row["gateway_overage_micros"], row["gateway_overage_usd"]) == (
         "55000",

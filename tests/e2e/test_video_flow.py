@@ -212,3 +212,15 @@ async def test_temporary_files_are_always_removed(make_app, sim, slack, tmp_path
     states = sorted(j.state.value for j in await app.jobs())
     assert states == ["delivered", "delivered", "failed"]
     assert list(scratch.iterdir()) == []
+
+
+async def test_generation_time_is_recorded_for_estimates(make_app, sim, slack):
+    app = await make_app()
+    sim.configure(take_s=1.0)  # the simulator's generation takes about a second
+    assert await app.store.generation_time_estimate("bytedance/seedance-2.0-fast", 5) is None
+    await app.command("a paper boat on a river")
+    await app.wait_idle()
+    [job] = await app.jobs()
+    assert job.state is JobState.DELIVERED and job.submitted_at is not None
+    estimate = await app.store.generation_time_estimate(job.model, 5)
+    assert estimate is not None and estimate >= 1.0  # measured from submit to seen completed

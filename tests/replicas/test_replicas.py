@@ -123,9 +123,10 @@ async def send_commands(
 
 
 async def send_plan(replicas: list[AppProcess], slack: SlackStandIn, plan: list[Order]) -> None:
-    """Send every order of `plan`, 30 ms apart, round-robin; each must be accepted."""
+    """Send every order of `plan`, 30 ms apart, round-robin; each must be accepted (started, or queued
+    beyond the workspace's in-flight limit)."""
     responses = await send_commands(replicas, slack, [(o.user, o.text) for o in plan], spacing_s=0.03)
-    assert all("on its way" in ack_text(r) for r in responses), [ack_text(r) for r in responses]
+    assert all("Got it!" in ack_text(r) for r in responses), [ack_text(r) for r in responses]
 
 
 async def all_jobs(store: Store, users: list[str]) -> list[Job]:
@@ -193,10 +194,12 @@ async def test_kill9_one_of_three_replicas_mid_flight(start_replicas, sim, slack
         )
 
     await wait_for(pg_store, USERS, victim_busy, timeout=30)
+    victim.kill9()
+    # Read once the victim is dead (its leases still run for LEASE_S): a job it finished between the
+    # check above and the kill is not an orphan.
     orphans = {
         j.id for j in await all_jobs(pg_store, USERS) if j.owner == "replica-1" and not j.state.finished
     }
-    victim.kill9()
 
     await wait_for(pg_store, USERS, lambda jobs: all(j.state.finished for j in jobs), timeout=60)
     jobs = {j.id: j for j in await all_jobs(pg_store, USERS)}

@@ -70,7 +70,18 @@ async def walk(store: object, job_id: str, to: JobState = JobState.UPLOADING, **
     return job
 
 
-TABLES = ("jobs", "budgets", "workspace_settings", "frozen_users", "alerts_sent", "requests_seen")
+TABLES = (
+    "jobs",
+    "budgets",
+    "workspace_settings",
+    "frozen_users",
+    "alerts_sent",
+    "generation_times",
+    "blocked_terms",
+    "policy_refusals",
+    "admin_audit",
+    "requests_seen",
+)
 
 
 async def wipe(store: object) -> None:

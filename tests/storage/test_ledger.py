@@ -84,8 +84,8 @@ async def test_budget_counts_spent_and_reserved(store):
     assert (info.value.status.spent_micros, info.value.status.reserved_micros) == (EST, 2 * EST)
 
 
-async def test_refused_inflight(store_factory):
-    store = await store_factory(max_inflight_per_user=2)
+async def test_refused_inflight_when_queueing_is_off(store_factory):
+    store = await store_factory(max_inflight_per_user=2, max_queued_per_user=0)
     first = await store.reserve(new_job(), owner="r1", lease_s=30)
     await store.reserve(new_job(), owner="r1", lease_s=30)
     with pytest.raises(Refused) as info:

@@ -27,7 +27,7 @@ async def test_migrations_recorded_once(store_factory):
 def test_migration_files_are_well_formed():
     migrations = load_migrations()
     versions = [m.version for m in migrations]
-    # Numbers are reserved per change, so there may be gaps; never a repeat.
+    # Ascending and unique from 1; numbers are reserved per change, so there may be gaps; never a repeat.
     assert versions[0] == 1 and versions == sorted(set(versions))
     assert all(m.statements() for m in migrations)
 

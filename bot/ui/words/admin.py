@@ -8,7 +8,7 @@ from bot.money import format_usd
 from bot.ui.words.format import escape, per_period, this_period, utc
 from bot.ui.words.video import job_line
 from storage.api import PeriodKind
-from storage.models import BudgetStatus, Job, UserUsage, WorkspaceStatus
+from storage.models import AdminAction, BudgetStatus, Job, UserUsage, WorkspaceStatus
 
 USAGE_LINES = {
     "budget": "`budget <@user> <usd>` · `budget default <usd>`",
@@ -17,6 +17,8 @@ USAGE_LINES = {
     "freeze": "`freeze <@user>`",
     "unfreeze": "`unfreeze <@user>`",
     "export": "`export`",
+    "block": "`block add <term>` · `block remove <term>` · `block list`",
+    "audit": "`audit`",
     "help": "`help`",
 }
 
@@ -31,7 +33,10 @@ def admin_help() -> str:
             "• `cap <usd>` · `cap off`: a spending cap for the whole workspace per period",
             "• `usage`: spend this period per person, with totals · `usage <@user>`: one person's videos",
             "• `freeze <@user>` · `unfreeze <@user>`: stop / allow a person's new videos",
-            "• `export`: this period's ledger as a CSV file, sent to you",
+            "• `export`: this period's ledger as a CSV file, with the audit log as a second one, sent to you",
+            "• `block add <term>` · `block remove <term>` · `block list`: the content policy; prompts with "
+            "a blocked word or phrase (any case or accents) are refused before anything is reserved",
+            "• `audit`: the last 20 admin actions, who did them and what changed",
             "Amounts look like `5`, `5.5` or `$5.50`.",
         ]
     )
@@ -51,6 +56,16 @@ def admin_denied() -> str:
 def err_admin(verb: str, problem: str) -> str:
     """A bad value for `verb` (problem is a plain sentence, escaped here), with its usage line."""
     return f"{escape(problem.rstrip('.'))}.\nUsage: {USAGE_LINES.get(verb, USAGE_LINES['help'])}"
+
+
+def err_block_term_empty() -> str:
+    """`block add|remove` with a term that has no letters or digits."""
+    return err_admin("block", "A term needs letters or digits")
+
+
+def err_block_term_long(max_chars: int) -> str:
+    """`block add|remove` with a term longer than the limit."""
+    return err_admin("block", f"A term can be at most {max_chars} characters")
 
 
 def err_admin_user(verb: str, token: str) -> str:
@@ -129,6 +144,11 @@ def admin_export_done(jobs: int, period: str) -> str:
     return f"Here is the ledger {this_period(period)} ({period}): {jobs:,} video{'s' if jobs != 1 else ''}."
 
 
+def admin_export_audit(actions: int) -> str:
+    """The comment on the audit log CSV that comes with `export`."""
+    return f"And the admin audit log: {actions:,} action{'s' if actions != 1 else ''}, oldest first."
+
+
 def _cap_line(ws: WorkspaceStatus) -> str:
     used = format_usd(ws.spent_micros + ws.reserved_micros)
     cap = "no workspace cap" if ws.cap_micros is None else f"workspace cap {format_usd(ws.cap_micros)}"
@@ -155,17 +175,21 @@ def admin_usage(rows: Sequence[UserUsage], workspace: WorkspaceStatus) -> str:
             f"{title}\nNobody has made a video {this_period(workspace.period)} yet.\n{_cap_line(workspace)}"
         )
     ordered = sorted(rows, key=lambda r: (-r.spent_micros, -r.reserved_micros, r.user_id))
-    table: list[list[str]] = [["user", "videos", "seconds", "spent", "reserved", "limit"]]
+    table: list[list[str]] = [["user", "videos", "seconds", "spent", "reserved", "limit", "refused"]]
     for r in ordered:
         table.append(
             [escape(r.user_id), f"{r.jobs:,}", f"{r.seconds:,}", format_usd(r.spent_micros),
-             format_usd(r.reserved_micros), format_usd(r.limit_micros)]
+             format_usd(r.reserved_micros), format_usd(r.limit_micros), f"{r.policy_refusals:,}"]
         )  # fmt: skip
     table.append(
         ["total", f"{sum(r.jobs for r in rows):,}", f"{sum(r.seconds for r in rows):,}",
-         format_usd(sum(r.spent_micros for r in rows)), format_usd(sum(r.reserved_micros for r in rows)), ""]
+         format_usd(sum(r.spent_micros for r in rows)), format_usd(sum(r.reserved_micros for r in rows)), "",
+         f"{sum(r.policy_refusals for r in rows):,}"]
     )  # fmt: skip
-    return f"{title}\n{_table(table)}\n{_cap_line(workspace)}" + overage_note(rows)
+    refused = (
+        "\n`refused`: prompts the content policy refused" if any(r.policy_refusals for r in rows) else ""
+    )
+    return f"{title}\n{_table(table)}\n{_cap_line(workspace)}{refused}" + overage_note(rows)
 
 
 def overage_note(rows: Sequence[UserUsage]) -> str:
@@ -205,3 +229,54 @@ def admin_user_usage(status: BudgetStatus, jobs: Sequence[Job]) -> str:
     else:
         lines.append("No videos in this period.")
     return "\n".join(lines)
+
+
+# --- content policy and audit log ---------------------------------------------------------------
+
+
+def admin_blocked(term: str, blocked: bool, changed: bool) -> str:
+    """`block add` / `block remove` done (or nothing to do)."""
+    shown = f"“{escape(term)}”"
+    if not changed:
+        return f"{shown} was already {'blocked' if blocked else 'allowed'}; nothing changed."
+    if blocked:
+        return (
+            f":white_check_mark: {shown} is blocked: prompts containing it (any case or accents, as whole "
+            "words) are refused before anything is reserved."
+        )
+    return f":white_check_mark: {shown} is no longer blocked."
+
+
+def admin_block_list(terms: Sequence[str]) -> str:
+    """`block list`."""
+    if not terms:
+        return "No terms are blocked. Add one with `block add <term>`."
+    return "*Blocked terms* (matched as whole words, any case or accents)\n" + "\n".join(
+        f"• {escape(term)}" for term in terms
+    )
+
+
+def _actor(actor: str) -> str:
+    return escape(actor) if actor.startswith("shell:") else f"<@{escape(actor)}>"
+
+
+def _target(entry: AdminAction) -> str:
+    if entry.action.startswith("block"):
+        return f"“{escape(entry.target)}”"
+    return "" if entry.target == "workspace" else f"<@{escape(entry.target)}>"
+
+
+def audit_line(entry: AdminAction) -> str:
+    """`• 2026-11-25 14:30 UTC · <@U1> budget <@U2>: $5.00 (default) → $10.00`."""
+    target = _target(entry)
+    what = f"{escape(entry.action)} {target}".rstrip()
+    change = f"{escape(entry.old_value)} → {escape(entry.new_value)}"
+    return f"• {utc(entry.at)} · {_actor(entry.actor)} {what}: {change}"
+
+
+def admin_audit(entries: Sequence[AdminAction]) -> str:
+    """`audit`: the last admin actions, newest first."""
+    if not entries:
+        return "No admin actions are recorded yet."
+    title = "*The last admin action*" if len(entries) == 1 else f"*The last {len(entries)} admin actions*"
+    return "\n".join([f"{title} (newest first)", *(audit_line(e) for e in entries)])

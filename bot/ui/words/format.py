@@ -12,7 +12,13 @@ from datetime import UTC, datetime
 from storage.api import PeriodKind
 from storage.models import Job, JobState
 
-STATE_WORDS = {JobState.DELIVERED: "delivered", JobState.FAILED: "failed", JobState.EXPIRED: "given up"}
+STATE_WORDS = {
+    JobState.DELIVERED: "delivered",
+    JobState.FAILED: "failed",
+    JobState.EXPIRED: "given up",
+    JobState.CANCELLED: "cancelled",
+    JobState.QUEUED: "queued",
+}
 
 
 def escape(text: str) -> str:
@@ -78,5 +84,5 @@ def mention(user_id: str) -> str:
 
 
 def state_word(job: Job) -> str:
-    """A job's state in one word or two: delivered, failed, given up, in progress."""
+    """A job's state in one word or two: delivered, failed, given up, cancelled, queued, in progress."""
     return STATE_WORDS.get(job.state, "in progress")

@@ -1,11 +1,13 @@
-"""The words of a job's thread: the parent message, the status line, the delivered video, the failure
-reply, the buttons under a finished video and what a click on them answers. Pure."""
+"""The words of a job's thread: the parent message, the status line (a queued job's place, rough
+times), the delivered video, the failure reply, the buttons (Cancel, and those under a finished video)
+and what a click on them answers. Pure."""
 
 from __future__ import annotations
 
 from bot.money import format_usd
 from bot.ui.words.format import elapsed, escape, link, mention, quote, secs, shorten, this_period
 from bot.ui.words.reasons import REASON_UNKNOWN
+from bot.ui.words.waiting import NO_CANCEL, about, ahead_words, time_left
 from storage.billing import billed_seconds
 from storage.models import BudgetStatus, Job, JobState
 
@@ -13,6 +15,7 @@ S = JobState
 REGENERATE = "Regenerate"
 EDIT = "Edit and regenerate"
 TRY_AGAIN = "Try again"
+CANCEL = "Cancel"
 
 DM_FALLBACK = (
     "I can't post in this channel, so your video will arrive in our DM instead. "
@@ -35,23 +38,40 @@ def parent_text(job: Job) -> str:
     return f"{parent_header(job)}\n{quote(job.prompt)}\n{parent_details(job)}"
 
 
-def status_text(job: Job, now: float | None = None) -> str:
-    """The one status message in the thread, for the job's current state. A job asked for in a
-    team's thread has no parent message, so its status also says who asked for what."""
-    line = _status_line(job, now)
+def status_text(
+    job: Job, now: float | None = None, *, ahead: int | None = None, estimate_s: float | None = None
+) -> str:
+    """The one status message in the thread, for the job's current state (with its place in the queue
+    and the usual generation time, when known). A job asked for in a team's thread has no parent
+    message, so its status also says who asked for what."""
+    line = _status_line(job, now, ahead, estimate_s)
     if job.thread_ts is None:
         return line
     asked = f"{mention(job.user_id)} asked for “{escape(shorten(job.prompt, 80))}”"
     return f"{asked} · {parent_details(job)}\n{line}"
 
 
-def _status_line(job: Job, now: float | None) -> str:
+def _status_line(job: Job, now: float | None, ahead: int | None, estimate_s: float | None) -> str:
     state = job.state
-    if state in (S.ACCEPTED, S.SUBMITTING, S.SUBMITTED):
-        return ":hourglass_flowing_sand: Queued…"
+    if state is S.QUEUED:
+        ready = f" · ready in {about(estimate_s)}" if estimate_s is not None else ""
+        return (
+            f":hourglass_flowing_sand: Queued, {ahead_words(ahead or 0)}{ready}. Cancel releases its money."
+        )
+    if state is S.ACCEPTED:
+        return ":hourglass_flowing_sand: Starting…"
+    if state in (S.SUBMITTING, S.SUBMITTED):
+        usual = f" (usually ready in {about(estimate_s)})" if estimate_s is not None else ""
+        return f":rocket: Sent to the video service{usual}; {NO_CANCEL}."
     if state is S.GENERATING:
-        took = f" ({elapsed(now - job.created_at)} elapsed)" if now is not None else ""
-        return f":movie_camera: Generating{took}…"
+        since = job.submitted_at or job.started_at or job.created_at
+        took = (
+            f" ({elapsed(now - since)} elapsed{time_left(job, now, estimate_s)})" if now is not None else ""
+        )
+        return f":movie_camera: Generating{took}… ({NO_CANCEL})"
+    if state is S.CANCELLED:
+        who = f" by {mention(job.cancelled_by)}" if job.cancelled_by else ""
+        return f":no_entry_sign: Cancelled{who}. The {format_usd(job.estimate_micros)} reserved was released."
     if state is S.DOWNLOADING:
         return ":inbox_tray: Downloading the video…"
     if state is S.UPLOADING:
@@ -112,6 +132,32 @@ def click_taken(retry: bool) -> str:
 def only_owner_may_retry(owner: str) -> str:
     """A click on someone else's Try again."""
     return f"Only <@{escape(owner)}> can try their video again; `/video` makes one of your own."
+
+
+def cancel_refused(job: Job) -> str:
+    """Why a Cancel click changed nothing."""
+    if job.state is S.CANCELLED:
+        who = f" by {mention(job.cancelled_by)}" if job.cancelled_by else ""
+        return f"That video was already cancelled{who}; its money was released."
+    if job.state.finished:
+        return "That video is already finished, so there is nothing to cancel."
+    return (
+        "Too late to cancel: the video service has already started making it, and it cannot be stopped "
+        "there. It will be delivered and charged as usual."
+    )
+
+
+def cancel_done(job: Job, remaining_micros: int) -> str:
+    """The answer to a Cancel that worked."""
+    return (
+        f"Cancelled. The {format_usd(job.estimate_micros)} reserved for it was released; "
+        f"{mention(job.user_id)} has {format_usd(remaining_micros)} left."
+    )
+
+
+def only_owner_may_cancel(owner: str) -> str:
+    """A click on someone else's Cancel."""
+    return f"Only {mention(owner)} or a video admin can cancel this video."
 
 
 def job_gone() -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from bot.money import format_usd
 from bot.settings import Settings
 from bot.ui.words.format import escape, link, resets, secs, shorten, state_word, this_period, utc
+from bot.ui.words.waiting import ahead_words, queue_help
 from storage.billing import cost_micros
 from storage.errors import Refused
 from storage.models import BudgetStatus, Job, JobState
@@ -29,8 +30,9 @@ def video_help(settings: Settings) -> str:
         f"so {secs(settings.duration_default)} costs "
         f"{format_usd(cost_micros(settings.duration_default, settings.price_micros))}; "
         "it comes out of your budget.\n"
-        "• `/video budget`: what you have left · `/video history`: your last 10 videos · "
-        "`/video help`: this text\n"
+        f"• {queue_help(settings)}\n"
+        "• `/video budget`: what you have left · `/video history`: your last 10 videos, queued and "
+        "cancelled ones too · `/video help`: this text\n"
         f"{THREAD_HELP}"
     )
 
@@ -139,6 +141,13 @@ def refusal(refused: Refused, settings: Settings | None = None) -> str:
     if refused.reason == "inflight":
         many = f"{settings.max_inflight_per_user} videos" if settings else "as many videos as allowed"
         return f"You already have {many} in progress; wait for one to finish, then try again."
+    if refused.reason == "queue_full":
+        n = settings.max_queued_per_user if settings else 0
+        waiting = f"{n} video{'' if n == 1 else 's'}" if settings else "as many videos as allowed"
+        return (
+            f"You already have {waiting} waiting in the queue. Wait until one of them starts, or cancel "
+            "one with the Cancel button in its thread, then try again."
+        )
     if refused.reason == "budget":
         return _budget_refusal(refused, settings)
     ws = refused.workspace
@@ -150,8 +159,22 @@ def refusal(refused: Refused, settings: Settings | None = None) -> str:
     )
 
 
-def accepted(job: Job, status: BudgetStatus) -> str:
-    """The ephemeral answer when a video was started."""
+POLICY_REFUSAL = (
+    "I can't make this video: the prompt includes something this workspace's content policy doesn't "
+    "allow. Nothing was reserved or charged. Rephrase the prompt and try again; a video admin can tell "
+    "you more about the policy."
+)
+
+
+def accepted(job: Job, status: BudgetStatus, ahead: int | None = None) -> str:
+    """The ephemeral answer when a video was started (or queued, with its place)."""
+    if job.state is JobState.QUEUED:
+        return (
+            f":hourglass_flowing_sand: Got it! Your {secs(job.duration)} {escape(job.aspect_ratio)} video is "
+            f"queued, {ahead_words(ahead or 0)}; it starts as soon as a slot frees up, and its thread "
+            f"shows its place. {format_usd(job.estimate_micros)} is reserved from your budget (released if "
+            f"you cancel); you have {format_usd(status.remaining_micros)} left {this_period(status.period)}."
+        )
     return (
         f":clapper: Got it! Your {secs(job.duration)} {escape(job.aspect_ratio)} video is on its way; "
         f"follow it in the thread. {format_usd(job.estimate_micros)} is reserved from your budget; "

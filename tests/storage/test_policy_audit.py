@@ -1,0 +1,47 @@
+"""Blocked terms, policy refusals in `usage`, and the admin audit log, on both backends."""
+
+from __future__ import annotations
+
+from tests.storage.helpers import new_job
+
+
+async def test_blocked_terms_are_shared_and_audited_once_per_change(store_factory, clock):
+    one = await store_factory()
+    two = await store_factory()
+    assert await one.set_blocked("nuclear explosion", True, actor="UADMIN") is True
+    assert await one.set_blocked("nuclear explosion", True, actor="UADMIN") is False
+    clock.advance(60)
+    assert await two.set_blocked("gore", True, actor="shell:ops") is True
+    assert await two.blocked_terms() == await one.blocked_terms() == ["gore", "nuclear explosion"]
+    assert await one.set_blocked("gore", False, actor="UADMIN") is True
+    assert await one.blocked_terms() == ["nuclear explosion"]
+    entries = await two.admin_actions()
+    assert [(e.actor, e.action, e.target, e.old_value, e.new_value) for e in entries] == [
+        ("UADMIN", "block remove", "gore", "blocked", "allowed"),
+        ("shell:ops", "block add", "gore", "allowed", "blocked"),
+        ("UADMIN", "block add", "nuclear explosion", "blocked", "blocked"),
+        ("UADMIN", "block add", "nuclear explosion", "allowed", "blocked"),
+    ]
+    assert [e.seq for e in entries] == [4, 3, 2, 1]
+    assert entries[1].at == clock.now and entries[3].at == clock.now - 60
+
+
+async def test_audit_log_limit_and_order(store):
+    for n in range(25):
+        await store.record_admin_action(
+            actor="UADMIN", action="cap", target="workspace", old=str(n), new=str(n + 1)
+        )
+    last = await store.admin_actions()
+    assert len(last) == 20 and last[0].new_value == "25" and last[-1].new_value == "6"
+    assert len(await store.admin_actions(None)) == 25
+
+
+async def test_policy_refusals_count_in_usage(store):
+    await store.reserve(new_job(user="U1"), owner="r1", lease_s=30)
+    await store.count_policy_refusal("U1")
+    await store.count_policy_refusal("U2")  # refused, and never made a video
+    await store.count_policy_refusal("U2")
+    usage = {u.user_id: u for u in await store.usage()}
+    assert usage["U1"].policy_refusals == 1 and usage["U1"].jobs == 1
+    assert usage["U2"].policy_refusals == 2 and usage["U2"].jobs == 0 and usage["U2"].spent_micros == 0
+    assert await store.policy_refusals() == {"U1": 1, "U2": 2}
