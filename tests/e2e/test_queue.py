@@ -163,7 +163,8 @@ async def test_admin_cancels_anyones_queued_video(make_app, sim, slack):
 
 async def test_restart_with_queued_jobs_loses_none(make_app, sim, slack):
     first = await make_app(max_inflight_per_user=1)
-    sim.configure(take_s=2.0)
+    # Long against Slack's pace (1 post/s per channel): the three are announced while two still wait.
+    sim.configure(take_s=6.0)
     for i in range(3):
         await first.command(f"a snowy owl #{i}")
     await _announced(first, ALICE, 3)
