@@ -19,6 +19,7 @@ from bot.jobs.runner import JobRunner
 from bot.settings import Settings
 from bot.slack.transports import HttpTransport, SocketTransport, Transport
 from bot.stopping import unless_stopped
+from handlers import video
 from storage.errors import ListenError
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class Service:
                 signing_secret=secret.get_secret_value(),
                 store=deps.store,
                 readiness=self.readiness,
+                fast_lane=video.fast_lane(deps, self.runner),
             )
         await self.transport.start()
         self.runner.start_lease_loop()

@@ -15,7 +15,7 @@ from bot.jobs.runner import JobRunner
 from bot.logs import log_event
 from bot.ui.words import video as words
 from storage.api import NewJob
-from storage.errors import Duplicate, Refused
+from storage.errors import Duplicate, Refused, Repeated
 from storage.models import JobState
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ class StartRequest:
     thread_ts: str | None = None
     # An id derived from the request (a mention's event): a repeat finds its job stored, starts nothing.
     job_id: str | None = None
+    # The Slack request to claim together with the reservation (the /video fast lane): a repeat of it
+    # moves nothing and is answered with the first answer.
+    request_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class StartAnswer:
     refused: bool
     form_block: str = "duration"  # where the form shows a refusal: the prompt for a policy refusal
     duplicate: bool = False  # the request was handled before (a retried event): say nothing
+    # With `duplicate` for a claimed request (`request_key`): its first answer as stored, if any yet.
+    first_answer: str | None = None
 
 
 async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> StartAnswer:
@@ -56,6 +61,10 @@ async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> Start
     if await deps.policy.refuses(deps.store, req.video.prompt):
         # Refused before anything is reserved or stored; only the count is kept, never the prompt.
         # A request Slack may resend (a mention: its job id comes from the event) is counted once.
+        if req.request_key is not None:
+            claim = await deps.store.claim_request(req.request_key)
+            if not claim.first:
+                return StartAnswer("", refused=True, duplicate=True, first_answer=claim.answer)
         if req.job_id is None or (await deps.store.claim_request(f"policy:{req.job_id}")).first:
             await deps.store.count_policy_refusal(req.user_id)
         log_event(log, "job.refused", user=req.user_id, reason="policy", origin=req.origin)
@@ -77,8 +86,11 @@ async def start_video(deps: Deps, runner: JobRunner, req: StartRequest) -> Start
     )
     try:
         job, status = await deps.store.reserve_with_status(
-            new, owner=deps.owner, lease_s=deps.settings.lease_s
+            new, owner=deps.owner, lease_s=deps.settings.lease_s, request_key=req.request_key
         )
+    except Repeated as repeated:
+        log_event(log, "request.repeat", key="command")
+        return StartAnswer("", refused=True, duplicate=True, first_answer=repeated.answer)
     except Refused as refused:
         log_event(log, "job.refused", user=new.user_id, reason=refused.reason)
         metrics.refusal(str(refused.reason))

@@ -64,7 +64,7 @@ class Store(Protocol):
 
     # --- ledger -----------------------------------------------------------------
     async def reserve_with_status(
-        self, new: NewJob, *, owner: str, lease_s: float
+        self, new: NewJob, *, owner: str, lease_s: float, request_key: str | None = None
     ) -> tuple[Job, BudgetStatus]:
         """Atomically check frozen / queue / budget / cap and store the job with its reservation;
         returns it with the user's budget status, this reservation counted.
@@ -73,6 +73,9 @@ class Store(Protocol):
         starts ACCEPTED when a slot is free (its user and the workspace below their in-flight limits,
         nobody waiting before it), else QUEUED; money RESERVED either way, owned by `owner` with a lease
         of `lease_s` seconds.
+
+        With `request_key` the Slack request is claimed in the same transaction (see `claim_request`),
+        whether the job fits or not; a request taken before raises Repeated with its first answer.
         """
         ...
 

@@ -10,6 +10,7 @@ VideobotError
 ├── MoneyError (ValueError)      an amount that cannot be read as dollars
 ├── Refused                      a reservation that did not fit (reason, status, workspace); nothing stored
 ├── Duplicate                    a job with this id is stored already (a resent Slack event); nothing stored
+│   └── Repeated                 the request was taken before (a replay); carries its first answer
 ├── IllegalTransition (ValueError)  a state change `storage.states.TRANSITIONS` does not allow
 ├── JobLost                      another replica owns the job now, or it finished elsewhere
 ├── GatewayError                 the AIgateway API (status, retryable, retry_after)
@@ -99,6 +100,15 @@ class Refused(VideobotError):
 
 class Duplicate(VideobotError):
     """A job with this id is stored already (a resent Slack event); nothing was stored."""
+
+
+class Repeated(Duplicate):
+    """The request was taken before (a replay or a retry); nothing was stored. `answer` is the
+    answer its first taker recorded (None while that one is still answering)."""
+
+    def __init__(self, key: str, answer: str | None) -> None:
+        super().__init__(key)
+        self.answer = answer
 
 
 class IllegalTransition(VideobotError, ValueError):

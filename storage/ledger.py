@@ -8,11 +8,12 @@ from typing import Any
 from storage.api import LedgerConfig, NewJob
 from storage.billing import BILLED_SECONDS_SQL, cost_micros, split_charge
 from storage.db import Database, Row, Tx, Writes
-from storage.errors import Duplicate, RefusalReason, Refused
+from storage.errors import Duplicate, RefusalReason, Refused, Repeated
 from storage.jobs import JOB_COLUMNS, job_from_row
 from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
 from storage.periods import period_key, resets_at
 from storage.queue import WORKSPACE_QUEUE, initial_state
+from storage.requests import CLAIM_AFRESH, MAX_KEY_CHARS, REQUEST_TTL_S, SEEN_COLUMN
 
 RESERVED = MoneyState.RESERVED.value
 CHARGED = MoneyState.CHARGED.value
@@ -62,6 +63,10 @@ _SNAPSHOT = (
 
 # A reservation also reads whether its job id is taken (a resent event whose job is stored already).
 _RESERVE_SNAPSHOT = f"SELECT s.*, (SELECT 1 FROM jobs WHERE id = ?) AS taken FROM ({_SNAPSHOT}) AS s"
+# ... and, for a request taken in the same transaction (the /video fast lane), whether it was taken.
+_RESERVE_CLAIMING = (
+    f"SELECT s.*, (SELECT 1 FROM jobs WHERE id = ?) AS taken, {SEEN_COLUMN} AS seen FROM ({_SNAPSHOT}) AS s"
+)
 
 
 async def _setting(tx: Tx, key: str) -> int | None:
@@ -128,6 +133,7 @@ class Ledger:
             RESERVED,
             RESERVED,
             period,
+            self.config.max_inflight,
             self.config.max_inflight_per_user,
             CHARGED,
             period,
@@ -188,25 +194,43 @@ class Ledger:
         )
 
     async def reserve_with_status(
-        self, new: NewJob, *, owner: str, lease_s: float
+        self, new: NewJob, *, owner: str, lease_s: float, request_key: str | None = None
     ) -> tuple[Job, BudgetStatus]:
         """Check frozen / in-flight / budget / cap and store the job with its reservation, atomically;
-        returns it with the user's budget status, this reservation counted."""
+        returns it with the user's budget status, this reservation counted.
+
+        With `request_key`, the Slack request is claimed in the same transaction (accepted or refused):
+        a request taken before raises Repeated with its first answer and changes nothing."""
         if new.duration <= 0 or new.price_micros < 0:
             raise ValueError("a job needs a positive duration and a non-negative price")
         now = self._clock()
+        key = None if request_key is None else request_key[:MAX_KEY_CHARS]
+        claim: Writes = [] if key is None else [(CLAIM_AFRESH, (key, now))]
 
-        def decide(row: Row) -> tuple[tuple[Job, BudgetStatus], Writes]:
+        def decide(row: Row) -> tuple[tuple[Job, BudgetStatus] | Refused, Writes]:
+            if key is not None and row["seen"] is not None:
+                raise Repeated(key, row["seen"] or None)
             if row["taken"] is not None:
                 # Read in the same serialized transaction: of two replicas handed one request, one stores it.
                 raise Duplicate(new.id)
-            job, status = self._decide(row, new, now, owner, lease_s)
-            return (job, status), [(_INSERT_JOB, self._job_values(job))]
+            try:
+                job, status = self._decide(row, new, now, owner, lease_s)
+            except Refused as refused:
+                return refused, claim  # a refused request is taken too: its replay must not start a job
+            return (job, status), [(_INSERT_JOB, self._job_values(job)), *claim]
 
         # Snapshot, decision and insert in one serialized transaction (on SQLite, one trip to its
         # thread, shared with the reservations arriving meanwhile): acks wait on this.
-        args = (new.id, *self._snapshot_args(new.user_id, self._period(now)))
-        return await self._db.decide_and_write(_RESERVE_SNAPSHOT, args, decide)
+        args: tuple[Any, ...] = (new.id, *self._snapshot_args(new.user_id, self._period(now)))
+        if key is None:
+            query = _RESERVE_SNAPSHOT
+        else:
+            query = _RESERVE_CLAIMING
+            args = (new.id, key, now - REQUEST_TTL_S, *args[1:])
+        outcome = await self._db.decide_and_write(query, args, decide)
+        if isinstance(outcome, Refused):
+            raise outcome
+        return outcome
 
     @staticmethod
     def _job_values(job: Job) -> list[Any]:

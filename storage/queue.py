@@ -9,6 +9,8 @@ Every decision runs in the ledger's serialized transaction, so replicas never ex
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 from collections.abc import Callable, Mapping, Sequence
 
 from storage.api import LedgerConfig
@@ -20,12 +22,16 @@ from storage.models import RUNNING_STATES, Job, JobState
 _RUNNING_STATES = ", ".join(f"'{state.value}'" for state in RUNNING_STATES)
 # Holding a slot: the same jobs the per-user in-flight count sees (money reserved, not queued).
 _RUNNING = f"state IN ({_RUNNING_STATES}) AND money_state = 'reserved'"
-# Two columns of the ledger's reservation snapshot (one `?`: the per-user in-flight limit): jobs holding
-# a slot, and queued jobs whose user is below their own limit (they take the next free slots).
+# Two columns of the ledger's reservation snapshot (two `?`: the workspace's in-flight limit, then the
+# per-user one): jobs holding a slot, and queued jobs whose user is below their own limit (they take
+# the next free slots). The second only matters while slots are free: with the workspace full it is
+# not counted (0), so a reservation stays quick however long the queue grows.
+_RUNNING_COUNT = f"(SELECT COUNT(*) FROM jobs WHERE {_RUNNING})"
 WORKSPACE_QUEUE = (
-    f"(SELECT COUNT(*) FROM jobs WHERE {_RUNNING}) AS ws_running,"
+    f"{_RUNNING_COUNT} AS ws_running,"
+    f" CASE WHEN {_RUNNING_COUNT} >= ? THEN 0 ELSE"
     " (SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND user_id NOT IN"
-    f" (SELECT user_id FROM jobs WHERE {_RUNNING} GROUP BY user_id HAVING COUNT(*) >= ?)) AS ws_waiting"
+    f" (SELECT user_id FROM jobs WHERE {_RUNNING} GROUP BY user_id HAVING COUNT(*) >= ?)) END AS ws_waiting"
 )
 # Each user with queued jobs: how many, the oldest, and their last start (their turn in the round-robin).
 _TURNS = (
@@ -33,20 +39,7 @@ _TURNS = (
     " COALESCE((SELECT MAX(s.started_at) FROM jobs s WHERE s.user_id = q.user_id), -1e18) AS last"
     " FROM jobs q WHERE q.state = 'queued' GROUP BY q.user_id"
 )
-# How many queued jobs start before job `?` under `fair_order`, in one statement: if r of its user's
-# queued jobs are older, every other user's min(n, r) and one more for each other user with more than r
-# whose turn comes first, plus r. No row when the job is not queued.
-_AHEAD = (
-    f"WITH t AS ({_TURNS}),"
-    " j AS (SELECT user_id, created_at, id FROM jobs WHERE id = ? AND state = 'queued'),"
-    " me AS (SELECT t.user_id, t.last, t.oldest FROM t JOIN j ON t.user_id = j.user_id),"
-    " r AS (SELECT COUNT(*) AS n FROM jobs k JOIN j ON k.user_id = j.user_id WHERE k.state = 'queued'"
-    " AND (k.created_at < j.created_at OR (k.created_at = j.created_at AND k.id < j.id)))"
-    " SELECT r.n + COALESCE(SUM(CASE WHEN o.n IS NULL THEN 0 WHEN o.n < r.n THEN o.n ELSE r.n END), 0)"
-    " + COALESCE(SUM(CASE WHEN o.n > r.n AND (o.last < me.last OR (o.last = me.last AND"
-    " (o.oldest < me.oldest OR (o.oldest = me.oldest AND o.user_id < me.user_id)))) THEN 1 ELSE 0 END), 0)"
-    " AS ahead FROM me CROSS JOIN r LEFT JOIN t AS o ON o.user_id <> me.user_id GROUP BY r.n"
-)
+MAX_PLACES = 500  # jobs whose place one read answers, at most
 
 
 def initial_state(row: Row, inflight: int, config: LedgerConfig) -> JobState | RefusalReason:
@@ -80,6 +73,36 @@ def fair_order(queued: Sequence[Row], users: Sequence[str]) -> list[Row]:
     return [row for _, _, row in sorted(ranked, key=lambda item: (item[0], item[1]))]
 
 
+def places(mine: Sequence[Row], turns: Sequence[Row], theirs: Sequence[Row]) -> dict[str, int]:
+    """How many queued jobs start before each job of `mine` under `fair_order`, without ordering the
+    whole queue. `turns`: rows of `_TURNS`; `theirs`: every queued job of the users of `mine`, oldest
+    first. If r of a job's user's queued jobs are older, it waits for r of them, for min(n, r) of
+    every other user's n, and for one more of each other user with more than r whose turn comes
+    first; with r = 0 (the usual case) that is its user's rank in the turn order, found by bisection.
+    """
+    key = {str(t["user_id"]): (float(t["last"]), float(t["oldest"]), str(t["user_id"])) for t in turns}
+    count = {str(t["user_id"]): int(t["n"]) for t in turns}
+    ranked = sorted(key.values())
+    older: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    for row in theirs:
+        user = str(row["user_id"])
+        older[str(row["id"])] = seen.get(user, 0)
+        seen[user] = seen.get(user, 0) + 1
+    ahead: dict[str, int] = {}
+    for row in mine:
+        job_id, user = str(row["id"]), str(row["user_id"])
+        if job_id not in older or user not in key:
+            continue
+        r, me = older[job_id], key[user]
+        if r == 0:
+            ahead[job_id] = bisect.bisect_left(ranked, me)
+            continue
+        others = [(n, key[o]) for o, n in count.items() if o != user]
+        ahead[job_id] = r + sum(min(n, r) + (n > r and k < me) for n, k in others)
+    return ahead
+
+
 def round_robin(turns: Sequence[Row], running: Mapping[str, int], per_user: int, free: int) -> list[str]:
     """Whose queued jobs start, one entry per job in start order: `fair_order` over `free` slots,
     skipping users at their own limit. Reads only per-user counts, never the whole queue."""
@@ -103,6 +126,8 @@ class Queue:
     _db: Database
     _clock: Callable[[], float]
     config: LedgerConfig
+    _place_wanted: list[tuple[str, asyncio.Future[int | None]]] | None = None
+    _placer: asyncio.Task[None] | None = None
 
     async def start_queued(self, owner: str, lease_s: float) -> list[Job]:
         """Move the queued jobs that fit the free slots to ACCEPTED, in fair order; returns them.
@@ -149,10 +174,61 @@ class Queue:
         return [by_id[job_id] for job_id in chosen if job_id in by_id]
 
     async def queue_place(self, job_id: str) -> int | None:
-        """How many queued jobs start before this one (None when it is not queued): one aggregate
-        statement, no list of the whole queue, so an ack stays quick however long the queue is."""
-        rows = await self._db.fetch_statement(_AHEAD, job_id)
-        return int(rows[0]["ahead"]) if rows else None
+        """How many queued jobs start before this one (None when it is not queued).
+
+        Asked by every queued ack: the calls arriving together (a flood of commands) share one read
+        of the turns, one at a time, so its cost is paid per batch, not per ack."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        if self._place_wanted is None:
+            self._place_wanted = []
+        self._place_wanted.append((job_id, future))
+        if self._placer is None:
+            self._placer = asyncio.create_task(self._answer_places(), name="queue-places")
+        return await future
+
+    async def _answer_places(self) -> None:
+        wanted: list[tuple[str, asyncio.Future[int | None]]] = []
+        try:
+            await asyncio.sleep(0)  # the calls of this moment join the first batch
+            while self._place_wanted:
+                wanted, self._place_wanted = self._place_wanted[:MAX_PLACES], self._place_wanted[MAX_PLACES:]
+                try:
+                    found = await self._places(sorted({job_id for job_id, _ in wanted}))
+                except Exception as exc:
+                    for _, future in wanted:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for job_id, future in wanted:
+                    if not future.done():
+                        future.set_result(found.get(job_id))
+                wanted = []
+        finally:
+            for _, future in [*wanted, *(self._place_wanted or [])]:
+                if not future.done():
+                    future.cancel()
+            self._place_wanted = None
+            self._placer = None
+
+    async def _places(self, job_ids: list[str]) -> dict[str, int]:
+        """`places` for these jobs, from one consistent read."""
+        async with self._db.transaction() as tx:
+            turns = await tx.fetchall(_TURNS)
+            ids = placeholders(len(job_ids))
+            mine = await tx.fetchall(
+                f"SELECT id, user_id FROM jobs WHERE state = 'queued' AND id IN ({ids})", *job_ids
+            )
+            users = sorted({str(r["user_id"]) for r in mine})
+            theirs = (
+                await tx.fetchall(
+                    "SELECT id, user_id FROM jobs WHERE state = 'queued'"
+                    f" AND user_id IN ({placeholders(len(users))}) ORDER BY created_at, id",
+                    *users,
+                )
+                if users
+                else []
+            )
+        return places(mine, turns, theirs)
 
     async def queue_ahead(self) -> dict[str, int]:
         """For every queued job, how many queued jobs start before it."""

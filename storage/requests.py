@@ -19,6 +19,14 @@ SWEEP_EVERY_S = 60.0  # old keys are deleted at most this often per store
 MAX_KEY_CHARS = 300  # Slack's ids are short; a longer key is a forged request, cut to size
 _SWEEP = "DELETE FROM requests_seen WHERE claimed_at < ?"
 _CLAIM = "INSERT INTO requests_seen (key, claimed_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+# A claim taken inside another decision (a reservation): a key older than the TTL is taken afresh.
+CLAIM_AFRESH = (
+    "INSERT INTO requests_seen (key, claimed_at) VALUES (?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET claimed_at = excluded.claimed_at, answer = NULL"
+)
+# The claim of a key as a column of another snapshot: NULL when unclaimed (or older than the TTL),
+# '' when claimed without an answer yet, else the answer.
+SEEN_COLUMN = "(SELECT COALESCE(answer, '') FROM requests_seen WHERE key = ? AND claimed_at >= ?)"
 _SEEN = "SELECT answer, claimed_at FROM requests_seen WHERE key = ?"
 _RECORD = "UPDATE requests_seen SET answer = ? WHERE key = ?"
 
@@ -67,4 +75,14 @@ class Requests:
 
     async def record_answer(self, key: str, answer: str) -> None:
         """Keep the answer given to request `key`, for repeats of it (JSON text by convention)."""
-        await self._db.fetch_statement(_RECORD, answer, key[:MAX_KEY_CHARS])
+        key = key[:MAX_KEY_CHARS]
+        if self._db.dialect != "sqlite":
+            await self._db.fetch_statement(_RECORD, answer, key)
+            return
+
+        # On SQLite a statement of its own would pay a COMMIT of its own, waiting behind the group
+        # commit of the reservations in flight: it joins that group instead.
+        def decide(_: Row) -> tuple[None, Writes]:
+            return None, [(_RECORD, (answer, key))]
+
+        await self._db.decide_and_write("SELECT 1", (), decide)

@@ -23,12 +23,13 @@ from storage.api import Store
 log = logging.getLogger(__name__)
 
 
-def _stored(response: BoltResponse) -> str:
+def stored_answer(response: BoltResponse) -> str:
+    """An answer as the request store keeps it (JSON text)."""
     content_type = response.headers.get("content-type", ["text/plain"])[0]
     return json.dumps({"status": response.status, "body": response.body, "content_type": content_type})
 
 
-def _replayed(answer: str | None) -> BoltResponse:
+def replayed_answer(answer: str | None) -> BoltResponse:
     """The first answer again; an empty 200 while the first is still being answered."""
     if answer is None:
         return BoltResponse(status=200, body="")
@@ -47,10 +48,10 @@ async def dispatch_once(app: AsyncApp, store: Store | None, request: AsyncBoltRe
     if not claim.first:
         retry = request.headers.get("x-slack-retry-num", [""])[0]
         log_event(log, "request.repeat", key=key.split(":", 1)[0], retry=retry)
-        return _replayed(claim.answer)
+        return replayed_answer(claim.answer)
     response = await app.async_dispatch(request)
     if response.status == 200:
         # A failed first attempt is not replayed as a failure: its repeats get an empty 200 (and
         # are still not acted on, since the first may have moved money before it failed).
-        await store.record_answer(key, _stored(response))
+        await store.record_answer(key, stored_answer(response))
     return response
