@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -71,6 +72,11 @@ class Service:
             )
         await self.transport.start()
         self.runner.start_lease_loop()
+        # Everything made at start-up (modules, the app, settings) lives as long as the process: move
+        # it out of the collector's view, so a full collection in a flood of requests walks only
+        # what the requests made (one had paused every ack for ~90 ms).
+        gc.collect()
+        gc.freeze()
         log.info(
             "videobot started",
             extra={
