@@ -44,7 +44,7 @@ class ContentPolicy:
         now = self._clock()
         if self._read_at is None or now - self._read_at >= CACHE_S:
             self._terms, self._read_at = await store.blocked_terms(), now
-        return blocked_by(prompt, self._terms) is not None
+        return bool(self._terms) and blocked_by(prompt, self._terms) is not None
 
     def forget(self) -> None:
         """Read the terms again at the next check (after this replica changed them)."""

@@ -1,19 +1,26 @@
-"""SQLite backend: one connection per store, used only from one thread of its own; WAL, write
-transactions via BEGIN IMMEDIATE, and a group commit for `decide_and_write` (the reservations)."""
+"""SQLite backend: one connection per store, used by one thread at a time; WAL, write transactions
+via BEGIN IMMEDIATE, and a group commit for `decide_and_write` (the reservations).
+
+Work runs on a thread of the connection's own, where it may wait for another process's write lock,
+except a group commit finding the connection idle and the lock free: that one runs right on the
+event loop's thread (a few hundred microseconds of statements, no hop to the thread and back and no
+GIL handover on the way: ~10% of the CPU of an ack in a flood of commands). Where the lock is
+taken, it goes to the thread and waits there."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, TypeVar
 
 from storage.db import Decide, Dialect, Row
 
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # on the connection's thread; on the event loop's, never wait (see above)
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 MAX_GROUP = 64  # callers sharing one group-commit transaction, at most
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], Any]
@@ -27,8 +34,8 @@ class _Failed:
 
 
 def _run_group(conn: sqlite3.Connection, works: list[Work]) -> list[Any]:
-    """One BEGIN IMMEDIATE ... COMMIT around `works`, each in a savepoint (on the connection's
-    thread); returns each one's result or `_Failed`. Raises, having rolled back, if the COMMIT fails."""
+    """One BEGIN IMMEDIATE ... COMMIT around `works`, each in a savepoint; returns each one's result
+    or `_Failed`. Raises, having rolled back, if the transaction fails (so it can run again)."""
     outcomes: list[Any] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -58,6 +65,20 @@ def _decided(query: str, args: Sequence[Any], decide: Decide[T]) -> Callable[[sq
         return result
 
     return work
+
+
+def _patiently(work: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
+    """`work` on the connection's thread, waiting up to BUSY_TIMEOUT_MS for another's write lock."""
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        return work(conn)
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    """The write lock (or a table) is held by another connection."""
+    return getattr(exc, "sqlite_errorcode", None) in (SQLITE_BUSY, SQLITE_LOCKED)
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -109,6 +130,8 @@ class SqliteDatabase:
     def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
         self._conn = conn
         self._thread = thread
+        # The last work handed to the thread: once it is done (FIFO), the thread is idle.
+        self._last: Future[Any] | None = None
         self._lock = asyncio.Lock()
         self._group: list[tuple[Work, asyncio.Future[Any]]] = []
         self._grouper: asyncio.Task[None] | None = None
@@ -121,10 +144,12 @@ class SqliteDatabase:
 
         def connect() -> sqlite3.Connection:
             # isolation_level=None: we issue BEGIN ourselves, so the write lock is taken up front.
-            conn = sqlite3.connect(path, isolation_level=None)
+            # check_same_thread=False: a group commit may run on the event loop's thread, never while
+            # the connection's thread has work (see `_run_quick`).
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             try:
                 conn.row_factory = sqlite3.Row
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA busy_timeout = 0")  # waits happen on the thread only
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -142,7 +167,20 @@ class SqliteDatabase:
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on the connection's thread (FIFO: a later call never overtakes an earlier one)."""
-        return await asyncio.get_running_loop().run_in_executor(self._thread, work, self._conn)
+        self._last = self._thread.submit(_patiently, work, self._conn)
+        return await asyncio.wrap_future(self._last)
+
+    async def _run_quick(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Short work that may start a write transaction: here on the event loop's thread when the
+        connection's thread is idle (nothing can overtake) and no other process holds the write lock;
+        else on the thread, waiting for the lock. `work` must leave nothing behind when it fails."""
+        if self._last is None or self._last.done():
+            try:
+                return work(self._conn)
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc):
+                    raise
+        return await self.run(work)
 
     @asynccontextmanager
     async def transaction(self, serialize: bool = False) -> AsyncIterator[SqliteTx]:
@@ -179,7 +217,7 @@ class SqliteDatabase:
                 works = [work for work, _ in group]
                 try:
                     async with self._lock:
-                        outcomes = await self.run(partial(_run_group, works=works))
+                        outcomes = await self._run_quick(partial(_run_group, works=works))
                 except Exception as exc:  # the transaction itself failed: nobody's work was kept
                     outcomes = [_Failed(exc)] * len(group)
                 for (_, future), outcome in zip(group, outcomes, strict=True):
@@ -209,5 +247,5 @@ class SqliteDatabase:
         self._closed = True
         if self._grouper is not None:
             await asyncio.wait([self._grouper])
-        await self.run(lambda conn: conn.close())
+        await asyncio.wrap_future(self._thread.submit(self._conn.close))
         self._thread.shutdown(wait=False)
