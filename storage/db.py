@@ -55,6 +55,11 @@ class Database(Protocol):
         """Run ONE statement as its own transaction (autocommit); returns its rows (e.g. RETURNING)."""
         ...
 
+    async def read_together(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """Run read-only `queries` on one consistent snapshot; each one's rows. Quick ones only: on
+        SQLite they may run on the event loop's thread (`storage.sqlite`)."""
+        ...
+
     async def decide_and_write(self, query: str, args: Sequence[Any], decide: Decide[T]) -> T:
         """In one serialized transaction: run `query`, give its first row to `decide`, run the writes
         it returns, commit, and return its result. An exception from `decide` writes nothing.

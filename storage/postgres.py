@@ -88,6 +88,13 @@ class PostgresDatabase:
                 await tx.execute(sql, *values)
         return result
 
+    async def read_together(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """See `storage.db.Database`: one REPEATABLE READ transaction."""
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            return [
+                [dict(r) for r in await conn.fetch(to_dollar_params(sql), *args)] for sql, args in queries
+            ]
+
     async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:
         """Run ONE statement as its own transaction (autocommit); returns its rows."""
         rows = await self._pool.fetch(to_dollar_params(sql), *args)

@@ -235,6 +235,20 @@ class SqliteDatabase:
         finally:
             self._grouper = None
 
+    async def read_together(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """See `storage.db.Database`: one read transaction, on the event loop's thread when the
+        connection is idle (a WAL reader never waits for a writer)."""
+
+        def read(conn: sqlite3.Connection) -> list[list[Row]]:
+            conn.execute("BEGIN")
+            try:
+                return [_rows(conn, sql, args) for sql, args in queries]
+            finally:
+                conn.execute("COMMIT")
+
+        async with self._lock:
+            return await self._run_quick(read)
+
     async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:
         """Run ONE statement as its own transaction; one trip to the thread instead of four."""
         async with self._lock:
