@@ -73,6 +73,8 @@ _SUBCOMMANDS: dict[str, Subcommand] = {
 
 def clean_text(text: str) -> str:
     """NFC-normalise; drop control, bidirectional and zero-width characters (line breaks become spaces)."""
+    if text.isascii() and text.isprintable():
+        return text  # nothing to drop or compose (the usual prompt: a quick answer to an ack)
     spaced = text.translate(_WHITESPACE_CONTROLS)
     kept = "".join(ch for ch in spaced if ch >= " " and not "\x7f" <= ch <= "\x9f" and ch not in _INVISIBLE)
     # Last, so that a mark freed from an invisible neighbour ("e", ZWSP, U+0301) composes too.
