@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_bolt.response import BoltResponse
 
 from bot.commands import ParseError, Subcommand, VideoRequest, parse_video
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.slack.inbound import request_key
-from bot.slack.once import replayed_answer, stored_answer
+from bot.slack.once import AnswerBook, replayed_answer
 from bot.slack.transports import FastLane
 from bot.ui.words import video as words
 from handlers.forms import open_form
 from handlers.start import StartRequest, start_video
 
 log = logging.getLogger(__name__)
+_JSON = "application/json"
+_JSON_WITH_CHARSET = "application/json;charset=utf-8"  # as Bolt's BoltResponse names it
 
 
 def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
@@ -65,38 +69,44 @@ def _start_request(command: dict[str, Any], video: VideoRequest, key: str | None
 def fast_lane(deps: Deps, runner: JobRunner) -> FastLane:
     """`/video <prompt>` past Bolt's dispatch (HTTP mode), for the ack's latency under a flood.
 
-    The request arrives verified and parsed (`bot.slack.transports`); the answer is what the Bolt
-    listener above gives, made by Bolt's own `ack`, so Slack cannot tell the two apart. The request
-    is claimed in the reservation's own transaction (one trip to the database instead of three):
-    a repeat moves nothing and gets the first answer. Everything else (the form, help, budget,
-    history, other commands and payloads) takes Bolt's path: the lane answers None.
+    The request arrives verified and parsed (`bot.slack.transports`); the answer is byte for byte
+    what the Bolt listener above gives (`ephemeral`; a test compares them), so Slack cannot tell the
+    two apart. The request is claimed in the reservation's own transaction (one trip to the database
+    instead of three): a repeat moves nothing and gets the first answer. Everything else (the form,
+    help, budget, history, other commands and payloads) takes Bolt's path: the lane answers None.
     """
+    answers = AnswerBook(deps.store, runner.spawn)
 
-    async def lane(body: dict[str, Any]) -> BoltResponse | None:
+    async def lane(body: dict[str, Any]) -> web.Response | None:
         text = body.get("text") or ""
         if body.get("command") != "/video" or "ssl_check" in body or not text.strip():
             return None
         parsed = parse_video(text, deps.settings)
         if isinstance(parsed, Subcommand):
             return None
-        ack = AsyncAck()  # type: ignore[no-untyped-call]
         if isinstance(parsed, ParseError):  # the same answer every time, nothing moved: nothing to claim
-            return await ack(response_type="ephemeral", text=parsed.message)
+            return web.Response(body=_ephemeral_body(parsed.message).encode(), content_type=_JSON)
         key = request_key(body)
         try:
             started = await start_video(deps, runner, _start_request(body, parsed, key))
         except Exception:
             log.exception("the /video fast lane failed")  # as Bolt's listener error handler: a 500
-            return BoltResponse(status=500)
+            return web.Response(status=500)
         if started.duplicate:
-            return replayed_answer(started.first_answer)
-        response = await ack(response_type="ephemeral", text=started.text)
+            return await to_aiohttp_response(replayed_answer(started.first_answer))
+        answer = _ephemeral_body(started.text)
         if key is not None:
             # For repeats only: the claim (and the job) committed before this answer goes out.
-            runner.spawn(deps.store.record_answer(key, stored_answer(response)), name="record-answer")
-        return response
+            answers.keep(key, json.dumps({"status": 200, "body": answer, "content_type": _JSON_WITH_CHARSET}))
+        return web.Response(body=answer.encode(), content_type=_JSON)
 
     return lane
+
+
+def _ephemeral_body(text: str) -> str:
+    """The body Bolt answers for `ack(response_type="ephemeral", text=text)` (slack_bolt's
+    `_set_response`, sent by its aiohttp adapter as application/json)."""
+    return json.dumps({"text": text, "response_type": "ephemeral"})
 
 
 async def answer_subcommand(deps: Deps, sub: Subcommand, user_id: str) -> str:

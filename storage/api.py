@@ -5,7 +5,7 @@ This file is the contract. `storage.open_store(url, config)` returns a `Store`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -128,6 +128,10 @@ class Store(Protocol):
 
     async def record_answer(self, key: str, answer: str) -> None:
         """Keep the answer given to request `key` so repeats get it again."""
+        ...
+
+    async def record_answers(self, answers: Sequence[tuple[str, str]]) -> None:
+        """`record_answer` for several (key, answer) pairs, in one transaction."""
         ...
 
     # --- jobs -------------------------------------------------------------------

@@ -9,7 +9,7 @@ gets `first=False` and that answer, and must move no money. Keys are kept `REQUE
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from storage.db import Database, Row, Writes
@@ -75,14 +75,20 @@ class Requests:
 
     async def record_answer(self, key: str, answer: str) -> None:
         """Keep the answer given to request `key`, for repeats of it (JSON text by convention)."""
-        key = key[:MAX_KEY_CHARS]
+        await self.record_answers([(key, answer)])
+
+    async def record_answers(self, answers: Sequence[tuple[str, str]]) -> None:
+        """`record_answer` for several requests at once, in one transaction."""
+        writes: Writes = [(_RECORD, (answer, key[:MAX_KEY_CHARS])) for key, answer in answers]
         if self._db.dialect != "sqlite":
-            await self._db.fetch_statement(_RECORD, answer, key)
+            async with self._db.transaction() as tx:
+                for sql, args in writes:
+                    await tx.execute(sql, *args)
             return
 
-        # On SQLite a statement of its own would pay a COMMIT of its own, waiting behind the group
-        # commit of the reservations in flight: it joins that group instead.
+        # On SQLite a transaction of its own would pay a COMMIT of its own, behind the group commit of
+        # the reservations in flight: it joins that group instead.
         def decide(_: Row) -> tuple[None, Writes]:
-            return None, [(_RECORD, (answer, key))]
+            return None, writes
 
         await self._db.decide_and_write("SELECT 1", (), decide)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -55,3 +57,26 @@ async def dispatch_once(app: AsyncApp, store: Store | None, request: AsyncBoltRe
         # are still not acted on, since the first may have moved money before it failed).
         await store.record_answer(key, stored_answer(response))
     return response
+
+
+class AnswerBook:
+    """Answers kept for repeats of the requests they answered, written in batches: the answers given
+    in one moment (a flood of commands) share one task and one write to the store.
+
+    An answer is kept after it was given; a repeat arriving before that write gets an empty 200 and
+    still moves nothing (its request is claimed already)."""
+
+    def __init__(self, store: Store, spawn: Callable[[Coroutine[Any, Any, None], str], None]) -> None:
+        self._store = store
+        self._spawn = spawn
+        self._pending: list[tuple[str, str]] = []
+
+    def keep(self, key: str, answer: str) -> None:
+        """Write `answer` for request `key` soon (with the others of this moment)."""
+        self._pending.append((key, answer))
+        if len(self._pending) == 1:
+            self._spawn(self._write(), "record-answers")
+
+    async def _write(self) -> None:
+        batch, self._pending = self._pending, []
+        await self._store.record_answers(batch)

@@ -17,7 +17,6 @@ from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -33,8 +32,8 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024  # Slack's payloads are far smaller; anything bigger is refused with 413
 BODY_TIMEOUT_S = 10.0  # a body (at most MAX_BODY_BYTES) must arrive within this after its headers
 
-# A verified, parsed body to the answer, past Bolt's dispatch; None: not the lane's, Bolt takes it.
-FastLane = Callable[[dict[str, Any]], Awaitable[BoltResponse | None]]
+# A verified, parsed body to the HTTP answer, past Bolt's dispatch; None: not the lane's, Bolt takes it.
+FastLane = Callable[[dict[str, Any]], Awaitable[web.Response | None]]
 
 
 class Transport(Protocol):
@@ -123,9 +122,11 @@ class HttpTransport:
             body = parse_body(text, request.content_type)
             if body is None:
                 return _refuse(400, "malformed request body", request, len(raw))
-            answer = None if self._fast_lane is None else await self._fast_lane(body)
-            if answer is None:
-                answer = await dispatch_once(self._app, self._store, self._bolt_request(request, text, body))
+            if self._fast_lane is not None:
+                fast = await self._fast_lane(body)
+                if fast is not None:
+                    return fast
+            answer = await dispatch_once(self._app, self._store, self._bolt_request(request, text, body))
             return await to_aiohttp_response(answer)
 
     @staticmethod
