@@ -43,17 +43,18 @@ MAX_PLACES = 500  # jobs whose place one read answers, at most
 
 
 def _ranks_sql(count: int) -> str:
-    """Each of `count` queued jobs (`?` ids) with its user's rank in the turn order (`turn_order`)
-    and how many of its user's queued jobs are older: with none older, the rank is its place, found
-    without carrying the whole turn order out of the database."""
+    """Each of `count` jobs (`?` ids) with its state, its user's rank in the turn order (`turn_order`)
+    and how many of its user's queued jobs are older: for a queued job with none older, the rank is
+    its place, found without carrying the whole turn order out of the database (the turns are read
+    once and ranked in one sort)."""
     return (
-        f"WITH t AS ({_TURNS}),"
-        " ranked AS (SELECT user_id, ROW_NUMBER() OVER (ORDER BY last, oldest, user_id) - 1 AS rank FROM t)"
-        " SELECT j.id, ranked.rank,"
+        f"WITH t AS MATERIALIZED ({_TURNS}),"
+        " ranked AS MATERIALIZED"
+        " (SELECT user_id, ROW_NUMBER() OVER (ORDER BY last, oldest, user_id) - 1 AS rank FROM t)"
+        " SELECT j.id, j.state, (SELECT r.rank FROM ranked r WHERE r.user_id = j.user_id) AS rank,"
         " (SELECT COUNT(*) FROM jobs k WHERE k.state = 'queued' AND k.user_id = j.user_id"
         " AND (k.created_at < j.created_at OR (k.created_at = j.created_at AND k.id < j.id))) AS older"
-        " FROM jobs j JOIN ranked ON ranked.user_id = j.user_id"
-        f" WHERE j.state = 'queued' AND j.id IN ({placeholders(count)})"
+        f" FROM jobs j WHERE j.id IN ({placeholders(count)})"
     )
 
 
@@ -229,8 +230,9 @@ class Queue:
         """The places of these jobs: a user's first queued job (nearly every one) from its rank in one
         statement; the others by `places`, from one consistent read."""
         [ranks] = await self._db.read_together([(_ranks_sql(len(job_ids)), job_ids)])
-        found = {str(r["id"]): int(r["rank"]) for r in ranks if int(r["older"]) == 0}
-        rest = [str(r["id"]) for r in ranks if int(r["older"]) > 0]
+        queued = [r for r in ranks if r["state"] == "queued" and r["rank"] is not None]
+        found = {str(r["id"]): int(r["rank"]) for r in queued if int(r["older"]) == 0}
+        rest = [str(r["id"]) for r in queued if int(r["older"]) > 0]
         if not rest:
             return found
         ids = placeholders(len(rest))
