@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from storage.api import LedgerConfig, NewJob
@@ -67,6 +68,10 @@ _RESERVE_SNAPSHOT = f"SELECT s.*, (SELECT 1 FROM jobs WHERE id = ?) AS taken FRO
 _RESERVE_CLAIMING = (
     f"SELECT s.*, (SELECT 1 FROM jobs WHERE id = ?) AS taken, {SEEN_COLUMN} AS seen FROM ({_SNAPSHOT}) AS s"
 )
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
 
 
 async def _setting(tx: Tx, key: str) -> int | None:
@@ -234,8 +239,8 @@ class Ledger:
 
     @staticmethod
     def _job_values(job: Job) -> list[Any]:
-        row = job.model_dump(mode="json")
-        return [row[name] for name in JOB_COLUMNS]
+        """The job as the row to insert (what `model_dump(mode="json")` gives, without its cost)."""
+        return [_plain(getattr(job, name)) for name in JOB_COLUMNS]
 
     def _decide(
         self, row: Row, new: NewJob, now: float, owner: str, lease_s: float
@@ -258,7 +263,8 @@ class Ledger:
             reason = "cap"
         if reason is not None or not isinstance(state, JobState):
             raise Refused(reason or "inflight", status, workspace, estimate)
-        job = Job(
+        # Built from values this function made and checked: no validation pass (an ack waits on this).
+        job = Job.model_construct(
             id=new.id,
             team_id=new.team_id,
             user_id=new.user_id,

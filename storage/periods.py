@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from storage.api import PeriodKind
 
 TOTAL_KEY = "total"
+_EPOCH_DAY = date(1970, 1, 1)
+DAY_S = 86_400  # a UTC day in POSIX time (no leap seconds)
 
 
 def _utc_date(now: float) -> date:
-    return datetime.fromtimestamp(now, UTC).date()
+    return _day(math.floor(now / DAY_S))
+
+
+@lru_cache(maxsize=16)
+def _day(number: int) -> date:
+    """UTC day `number` since the epoch (every reservation asks; the answer changes once a day)."""
+    return _EPOCH_DAY + timedelta(days=number)
 
 
 def _epoch(day: date) -> float:
@@ -19,7 +29,12 @@ def _epoch(day: date) -> float:
 
 def period_key(kind: PeriodKind, now: float) -> str:
     """The key of the period containing `now`: "2026-11-05", "2026-W45", "2026-11" or "total"."""
-    today = _utc_date(now)
+    return _period_key(kind, math.floor(now / DAY_S))
+
+
+@lru_cache(maxsize=16)
+def _period_key(kind: PeriodKind, day: int) -> str:
+    today = _day(day)
     if kind == "day":
         return today.isoformat()
     if kind == "week":
@@ -48,7 +63,12 @@ def period_start(kind: PeriodKind, now: float) -> float | None:
 
 def resets_at(kind: PeriodKind, now: float) -> float | None:
     """Epoch seconds at which the next period starts; None for `total`, which never resets."""
-    today = _utc_date(now)
+    return _resets_at(kind, math.floor(now / DAY_S))
+
+
+@lru_cache(maxsize=16)
+def _resets_at(kind: PeriodKind, day: int) -> float | None:
+    today = _day(day)
     if kind == "day":
         return _epoch(today + timedelta(days=1))
     if kind == "week":
