@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
@@ -21,10 +21,13 @@ log = logging.getLogger("videobot.bolt")
 
 class _NotOurConcern(logging.Filter):
     """Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns, on every start, that
-    the client we give it wins over that token. It does, by design: drop that one line."""
+    the client and the `authorize` we give it win over that token. They do, by design: drop those
+    lines."""
+
+    _EXPECTED = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        return record.getMessage() not in self._EXPECTED
 
 
 log.addFilter(_NotOurConcern())
