@@ -22,6 +22,7 @@ import httpx
 from storage.errors import MediaDownloadError, MediaNotMp4, MediaOriginRefused, MediaTooLarge
 
 MAX_REDIRECTS = 5
+WRITE_BATCH = 1 << 20  # bytes handed to the disk-writing thread at a time
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -105,11 +106,13 @@ async def _save(
     grace_s: float,
 ) -> Path:
     # delete=False: on success the file outlives this function; failures remove it below.
-    handle = tempfile.NamedTemporaryFile(prefix="videobot-", suffix=".mp4", dir=dest_dir, delete=False)
+    handle = await asyncio.to_thread(_temporary_file, dest_dir)
     path = Path(handle.name)
     try:
-        with handle:
+        try:
             await _copy(response, handle, max_bytes, min_rate, stall_timeout_s, grace_s)
+        finally:
+            await asyncio.to_thread(handle.close)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(path)
@@ -117,6 +120,51 @@ async def _save(
             raise MediaDownloadError(f"result download broke off: {type(exc).__name__}") from exc
         raise
     return path
+
+
+def _temporary_file(dest_dir: Path | None) -> IO[bytes]:
+    return tempfile.NamedTemporaryFile(prefix="videobot-", suffix=".mp4", dir=dest_dir, delete=False)
+
+
+class _Writer:
+    """Writes to a file in a worker thread, WRITE_BATCH bytes at a time, one write in flight while the
+    next batch arrives: the event loop never blocks on the disk (a full page cache can stall a write
+    for a long time), and a large download costs a few thread hops, not one per network read."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self._batch: list[bytes] = []
+        self._batched = 0
+        self._pending: asyncio.Future[int] | None = None
+
+    async def write(self, chunk: bytes) -> None:
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= WRITE_BATCH:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        data = b"".join(self._batch)
+        self._batch, self._batched = [], 0
+        await self._wait()
+        if data:
+            self._pending = asyncio.ensure_future(asyncio.to_thread(self._out.write, data))
+
+    async def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    async def close(self) -> None:
+        """Write what is left and wait for it."""
+        await self._flush()
+        await self._wait()
+
+    async def abort(self) -> None:
+        """Drop what is left, but wait for a write in flight (the file is closed after this)."""
+        self._batch = []
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._wait())
 
 
 async def _copy(
@@ -130,22 +178,28 @@ async def _copy(
     started = time.monotonic()
     size = 0
     head = b""
+    writer = _Writer(out)
     chunks = _chunks(response.aiter_bytes(), stall_timeout_s)
-    async with contextlib.aclosing(chunks):
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > max_bytes:
-                raise MediaTooLarge(f"result is over the limit of {max_bytes} bytes")
-            if len(head) < 8:
-                head += chunk[: 8 - len(head)]
-                if len(head) >= 8 and head[4:8] != b"ftyp":
-                    raise MediaNotMp4("result does not start with an MP4 'ftyp' box")
-            out.write(chunk)
-            elapsed = time.monotonic() - started
-            if elapsed > grace_s and size / elapsed < min_rate:
-                raise MediaDownloadError(f"result download too slow ({size / elapsed:.0f} bytes/s)")
-    if len(head) < 8:
-        raise MediaNotMp4(f"result is only {size} bytes, not an MP4")
+    try:
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MediaTooLarge(f"result is over the limit of {max_bytes} bytes")
+                if len(head) < 8:
+                    head += chunk[: 8 - len(head)]
+                    if len(head) >= 8 and head[4:8] != b"ftyp":
+                        raise MediaNotMp4("result does not start with an MP4 'ftyp' box")
+                await writer.write(chunk)
+                elapsed = time.monotonic() - started
+                if elapsed > grace_s and size / elapsed < min_rate:
+                    raise MediaDownloadError(f"result download too slow ({size / elapsed:.0f} bytes/s)")
+        if len(head) < 8:
+            raise MediaNotMp4(f"result is only {size} bytes, not an MP4")
+        await writer.close()
+    except BaseException:
+        await writer.abort()
+        raise
 
 
 async def _chunks(source: AsyncIterator[bytes], stall_timeout_s: float) -> AsyncGenerator[bytes, None]:
@@ -153,7 +207,9 @@ async def _chunks(source: AsyncIterator[bytes], stall_timeout_s: float) -> Async
     iterator = source.__aiter__()
     while True:
         try:
-            chunk = await asyncio.wait_for(anext(iterator), stall_timeout_s)
+            # A timeout scope, not wait_for: no task per chunk.
+            async with asyncio.timeout(stall_timeout_s):
+                chunk = await anext(iterator)
         except StopAsyncIteration:
             return
         except TimeoutError:
