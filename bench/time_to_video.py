@@ -36,6 +36,9 @@ RESULT_BYTES = 8 * 2**20
 PER_S = 4.0  # completions per second
 SPREAD = 0.25  # each generation time is take_s x uniform(1 - SPREAD, 1 + SPREAD)
 SEED = 18
+# With --slack-latency: the Web API methods of a delivery answer only after that long, as Slack's own
+# round trips do (the loopback stand-in answers in a millisecond).
+LATENT = ("files.getUploadURLExternal", "files.completeUploadExternal", "conversations.join")
 
 
 def _plan(jobs: int, take_s: float) -> list[tuple[float, float]]:
@@ -144,7 +147,7 @@ def _spans(lines: list[dict[str, float]], start: str, end: str) -> dict[str, flo
     }
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, slack_latency_s: float) -> None:
     jobs, n_channels, take_s = (60, 10, 10.0) if quick else (200, 50, 20.0)
     channels = [f"C_TTV{n:02d}" for n in range(n_channels)]
     wd = workdir()
@@ -155,6 +158,11 @@ async def main(quick: bool) -> None:
         [
             {"add_channel": {"id": c, "kind": "public", "bot_member": n % 2 == 0}}
             for n, c in enumerate(channels)
+        ]
+        + [
+            {"set_latency": {"method": method, "seconds": slack_latency_s}}
+            for method in LATENT
+            if slack_latency_s
         ]
     )
     # Every job in flight at once (the queue is not what this measures).
@@ -194,6 +202,7 @@ async def main(quick: bool) -> None:
             "result_mb": RESULT_BYTES / 2**20,
             "job_s": take_s,
             "job_spread": SPREAD,
+            "slack_latency_s": slack_latency_s,
             "completions_per_s": round((len(completions) - 1) / window, 2) if window else None,
             "send_late_max_s": round(late, 3),
             "total_s": round(total_s, 1),
@@ -226,4 +235,8 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="60 jobs in 10 channels instead of 200 in 50")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument(
+        "--slack-latency", type=float, default=0.0, help="seconds each upload-related Slack method takes"
+    )
+    args = parser.parse_args()
+    asyncio.run(main(args.quick, args.slack_latency))

@@ -7,6 +7,7 @@ a private channel or DM it is not in means the user's DM with the bot, and the u
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -220,20 +221,33 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
 
 
 async def _upload(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) -> None:
+    """Join (where needed) while the ticket is asked for and the bytes go up: only the share needs
+    the membership, so the join's round trip is not one more step on the way to the video."""
     assert job.delivery_channel is not None
-    await ensure_member(deps, job.delivery_channel)
-    await slack_io.upload_file(
-        client=deps.slack,
-        http=deps.http,
-        path=path,
-        filename=f"video-{job.id[:8]}.mp4",
-        title=words.file_title(job),
-        channel_id=job.delivery_channel,
-        thread_ts=job.parent_ts,
-        initial_comment=comment,
-        on_file_id=lambda file_id: hold(file_id=file_id, share_sent_at=None),
-        before_share=lambda: hold(share_sent_at=deps.clock()),
-    )
+    joining = asyncio.create_task(ensure_member(deps, job.delivery_channel), name=f"join-{job.id}")
+
+    async def before_share() -> None:
+        await joining
+        await hold(share_sent_at=deps.clock())
+
+    try:
+        await slack_io.upload_file(
+            client=deps.slack,
+            http=deps.http,
+            path=path,
+            filename=f"video-{job.id[:8]}.mp4",
+            title=words.file_title(job),
+            channel_id=job.delivery_channel,
+            thread_ts=job.parent_ts,
+            initial_comment=comment,
+            on_file_id=lambda file_id: hold(file_id=file_id, share_sent_at=None),
+            before_share=before_share,
+            bytes_gate=deps.upload_gate,
+        )
+    finally:
+        if not joining.done():
+            joining.cancel()
+        await asyncio.gather(joining, return_exceptions=True)
 
 
 async def _upload_or_fallback(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) -> None:

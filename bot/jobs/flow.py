@@ -341,8 +341,7 @@ class JobFlow:
             return
         assert self.file is not None
         try:
-            async with self.deps.upload_gate:
-                await deliver(self.deps, self.job, self.file, hold=self._hold)
+            await deliver(self.deps, self.job, self.file, hold=self._hold)
         finally:
             self.cleanup()
         await self._finish(S.DELIVERED, billed=billed_seconds(self.job))

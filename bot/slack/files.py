@@ -10,6 +10,7 @@ a crash is checked with `wait_for_share`, never completed a second time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -58,13 +59,15 @@ async def upload_file(
     initial_comment: str,
     on_file_id: Callable[[str], Awaitable[None]] | None = None,
     before_share: Callable[[], Awaitable[None]] | None = None,
+    bytes_gate: asyncio.Semaphore | None = None,
     retry: Retry = DEFAULT_RETRY,
 ) -> str:
     """Upload `path` into a thread, streamed from disk in chunks; return the file id.
 
     `on_file_id` is awaited with the id before the bytes go up, `before_share` right before the share
     (a restart then knows the share may have been sent and checks with `wait_for_share` instead of
-    completing again); either may raise to stop.
+    completing again); either may raise to stop. `bytes_gate` is held while the bytes go up (the part
+    that costs this process CPU), not across the Web API round trips before and after.
     """
     size = (await asyncio.to_thread(path.stat)).st_size
     ticket = await call(
@@ -76,7 +79,8 @@ async def upload_file(
     upload_url, file_id = str(ticket["upload_url"]), str(ticket["file_id"])
     if on_file_id is not None:
         await on_file_id(file_id)
-    await call("upload", lambda: _post_file(http, upload_url, path, size), retry=retry)
+    async with bytes_gate or contextlib.nullcontext():
+        await call("upload", lambda: _post_file(http, upload_url, path, size), retry=retry)
     if before_share is not None:
         await before_share()
     await complete_upload(
