@@ -12,7 +12,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import IO
 from urllib.parse import urljoin, urlsplit
@@ -59,8 +59,12 @@ async def download_result(
     min_rate_bytes_per_s: int = 64 * 1024,
     stall_timeout_s: float = 30.0,
     rate_grace_s: float = 10.0,
+    on_length: Callable[[int], None] | None = None,
 ) -> Path:
-    """Fetch `url` into a temporary .mp4 file and return its path; MediaError on any problem."""
+    """Fetch `url` into a temporary .mp4 file and return its path; MediaError on any problem.
+
+    `on_length` is called with the size the answer declares (Content-Length, within `max_bytes`)
+    before its body is read, so work that needs the size can start beside the download."""
     allowed = frozenset(origin_of(o) for o in allowed_origins)
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
@@ -76,7 +80,9 @@ async def download_result(
                 continue
             if response.status_code != 200:
                 raise MediaDownloadError(f"result download answered HTTP {response.status_code}")
-            _check_declared_size(response, max_bytes)
+            declared = _check_declared_size(response, max_bytes)
+            if declared is not None and on_length is not None:
+                on_length(declared)
             return await _save(
                 response,
                 max_bytes=max_bytes,
@@ -90,10 +96,14 @@ async def download_result(
     raise MediaDownloadError(f"result URL redirected more than {MAX_REDIRECTS} times")
 
 
-def _check_declared_size(response: httpx.Response, max_bytes: int) -> None:
+def _check_declared_size(response: httpx.Response, max_bytes: int) -> int | None:
+    """The declared size (None when not given); MediaTooLarge over `max_bytes`."""
     declared = response.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
+    if declared is None or not declared.strip().isdigit():
+        return None
+    if int(declared) > max_bytes:
         raise MediaTooLarge(f"result is {int(declared)} bytes, over the limit of {max_bytes}")
+    return int(declared)
 
 
 async def _save(

@@ -17,7 +17,7 @@ from typing import Any
 from bot.deps import Deps
 from bot.logs import log_event
 from bot.slack import api as slack_io
-from bot.slack.api import Priority
+from bot.slack.api import Priority, UploadTicket
 from bot.ui.blocks.thread import parent_blocks, status_view
 from bot.ui.words import thread as words
 from storage.billing import job_charge, remaining_after_charge
@@ -199,10 +199,18 @@ async def ensure_member(deps: Deps, channel: str) -> None:
     deps.joined.add(channel)
 
 
-async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
+def video_filename(job: Job) -> str:
+    """The name the video is uploaded under."""
+    return f"video-{job.id[:8]}.mp4"
+
+
+async def deliver(
+    deps: Deps, job: Job, path: Path, *, hold: Hold, ticket: asyncio.Future[UploadTicket] | None = None
+) -> None:
     """Upload the MP4 into the thread; if Slack keeps refusing, offer the result link instead.
 
-    `hold` runs before every step that shows something in the thread (see `Hold`).
+    `hold` runs before every step that shows something in the thread (see `Hold`). `ticket`: the
+    upload ticket asked for while the file was downloading, if any (one that failed is asked again).
     """
     assert job.delivery_channel is not None and job.parent_ts is not None
     await hold()
@@ -212,7 +220,7 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
         if await _finish_earlier_share(deps, job, job.file_id, comment):
             return  # shared before a restart; never post it twice
     try:
-        await _upload(deps, job, path, comment, hold)
+        await _upload(deps, job, path, comment, hold, await _ready(ticket))
     except SlackNotInChannel:
         deps.joined.discard(job.delivery_channel)  # removed from the channel since: join again
         await _upload_or_fallback(deps, job, path, comment, hold)
@@ -220,7 +228,19 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
         await _fallback(deps, job, comment, hold, exc)
 
 
-async def _upload(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) -> None:
+async def _ready(ticket: asyncio.Future[UploadTicket] | None) -> UploadTicket | None:
+    if ticket is None or ticket.cancelled():
+        return None
+    try:
+        return await ticket
+    except SlackDeliveryError as exc:
+        log.info("upload ticket asked for early failed: %r", exc)
+        return None  # asked for again, with the upload's own retries and fallback
+
+
+async def _upload(
+    deps: Deps, job: Job, path: Path, comment: str, hold: Hold, ticket: UploadTicket | None = None
+) -> None:
     """Join (where needed) while the ticket is asked for and the bytes go up: only the share needs
     the membership, so the join's round trip is not one more step on the way to the video."""
     assert job.delivery_channel is not None
@@ -235,7 +255,7 @@ async def _upload(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) ->
             client=deps.slack,
             http=deps.http,
             path=path,
-            filename=f"video-{job.id[:8]}.mp4",
+            filename=video_filename(job),
             title=words.file_title(job),
             channel_id=job.delivery_channel,
             thread_ts=job.parent_ts,
@@ -243,6 +263,7 @@ async def _upload(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) ->
             on_file_id=lambda file_id: hold(file_id=file_id, share_sent_at=None),
             before_share=before_share,
             bytes_gate=deps.upload_gate,
+            ticket=ticket,
         )
     finally:
         if not joining.done():

@@ -251,7 +251,7 @@ async def stream_body(
             piece = filler[: min(step, total - sent)]
         await response.write(piece)
         sent += len(piece)
-        if bytes_per_s is not None:
+        if bytes_per_s is not None and sent < total:
             await asyncio.sleep(len(piece) / bytes_per_s)
     await response.write_eof()
     return response
