@@ -7,13 +7,14 @@ times vary per job (a seeded draw of take_s ±25%, named in each prompt); each c
 job's completion slot minus its generation time, so completions come 4 a second whatever the spread.
 
 Every figure comes from timestamps the stand-ins record: the simulator's completion time, its first
-media GET and the moment it wrote that download's last byte; the stand-in's files.getUploadURLExternal,
-the upload POST (start, last byte stored) and the accepted files.completeUploadExternal. Parts:
-polling (completed -> media GET), downloading (media GET -> upload ticket asked for), uploading
-(ticket -> share answered). Polling is split in poll_wait (-> the first poll answered "completed":
-the poll schedule's part) and poll_pickup (-> media GET: the app's), the download in transfer
-(GET -> last byte sent) and handoff (-> ticket), the upload in ticket (-> upload POST), bytes
-(POST -> stored) and share.
+poll answered "completed", its first media GET and the moment it wrote that download's last byte;
+the stand-in's files.getUploadURLExternal, the upload POST (its start, its last byte stored) and the
+accepted files.completeUploadExternal. Parts: polling (completed -> media GET), downloading (media
+GET -> upload POST), uploading (upload POST -> share answered). Polling is split in poll_wait (-> the
+poll that saw it completed: the poll schedule's part) and poll_pickup (-> media GET: the app's), the
+download in transfer (-> last byte sent) and handoff (-> upload POST), the upload in bytes
+(-> stored) and share. `ticket_ahead`: how long before its upload POST the ticket was asked for (the
+app asks while the video downloads, as soon as its length is known).
 """
 
 from __future__ import annotations
@@ -215,13 +216,13 @@ async def main(quick: bool, slack_latency_s: float) -> None:
             "p99_s": total.get("p99"),
             "total": total,
             "polling": _spans(lines, "completed", "get"),
-            "downloading": _spans(lines, "get", "ticket"),
+            "downloading": _spans(lines, "get", "post"),
+            "uploading": _spans(lines, "post", "shared"),
             "poll_wait": _spans(lines, "completed", "seen"),
             "poll_pickup": _spans(lines, "seen", "get"),
-            "uploading": _spans(lines, "ticket", "shared"),
             "download_transfer": _spans(lines, "get", "sent"),
-            "download_handoff": _spans(lines, "sent", "ticket"),
-            "upload_ticket": _spans(lines, "ticket", "post"),
+            "download_handoff": _spans(lines, "sent", "post"),
+            "ticket_ahead": _spans(lines, "ticket", "post"),
             "upload_bytes": _spans(lines, "post", "stored"),
             "upload_share": _spans(lines, "stored", "shared"),
             "without_polling": _spans(lines, "get", "shared"),

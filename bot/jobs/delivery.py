@@ -220,7 +220,7 @@ async def deliver(
         if await _finish_earlier_share(deps, job, job.file_id, comment):
             return  # shared before a restart; never post it twice
     try:
-        await _upload(deps, job, path, comment, hold, await _ready(ticket))
+        await _upload(deps, job, path, comment, hold, ticket)
     except SlackNotInChannel:
         deps.joined.discard(job.delivery_channel)  # removed from the channel since: join again
         await _upload_or_fallback(deps, job, path, comment, hold)
@@ -239,7 +239,12 @@ async def _ready(ticket: asyncio.Future[UploadTicket] | None) -> UploadTicket | 
 
 
 async def _upload(
-    deps: Deps, job: Job, path: Path, comment: str, hold: Hold, ticket: UploadTicket | None = None
+    deps: Deps,
+    job: Job,
+    path: Path,
+    comment: str,
+    hold: Hold,
+    ticket: asyncio.Future[UploadTicket] | None = None,
 ) -> None:
     """Join (where needed) while the ticket is asked for and the bytes go up: only the share needs
     the membership, so the join's round trip is not one more step on the way to the video."""
@@ -251,6 +256,7 @@ async def _upload(
         await hold(share_sent_at=deps.clock())
 
     try:
+        ready = await _ready(ticket)
         await slack_io.upload_file(
             client=deps.slack,
             http=deps.http,
@@ -263,7 +269,7 @@ async def _upload(
             on_file_id=lambda file_id: hold(file_id=file_id, share_sent_at=None),
             before_share=before_share,
             bytes_gate=deps.upload_gate,
-            ticket=ticket,
+            ticket=ready,
         )
     finally:
         if not joining.done():
