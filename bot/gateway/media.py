@@ -116,13 +116,11 @@ async def _save(
     grace_s: float,
 ) -> Path:
     # delete=False: on success the file outlives this function; failures remove it below.
-    handle = await asyncio.to_thread(_temporary_file, dest_dir)
+    handle = tempfile.NamedTemporaryFile(prefix="videobot-", suffix=".mp4", dir=dest_dir, delete=False)
     path = Path(handle.name)
     try:
-        try:
+        with handle:
             await _copy(response, handle, max_bytes, min_rate, stall_timeout_s, grace_s)
-        finally:
-            await asyncio.to_thread(handle.close)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(path)
@@ -132,14 +130,11 @@ async def _save(
     return path
 
 
-def _temporary_file(dest_dir: Path | None) -> IO[bytes]:
-    return tempfile.NamedTemporaryFile(prefix="videobot-", suffix=".mp4", dir=dest_dir, delete=False)
-
-
 class _Writer:
     """Writes to a file in a worker thread, WRITE_BATCH bytes at a time, one write in flight while the
-    next batch arrives: the event loop never blocks on the disk (a full page cache can stall a write
-    for a long time), and a large download costs a few thread hops, not one per network read."""
+    next batch arrives: the event loop does not wait for the disk (a full page cache can stall a write
+    for a long time), and a large download costs a few thread hops, not one per network read. The
+    last, partial batch is written in place: a small video costs no thread hop at all."""
 
     def __init__(self, out: IO[bytes]) -> None:
         self._out = out
@@ -166,9 +161,12 @@ class _Writer:
             await pending
 
     async def close(self) -> None:
-        """Write what is left and wait for it."""
-        await self._flush()
+        """Wait for the write in flight, then write what is left (less than a batch) in place."""
         await self._wait()
+        data = b"".join(self._batch)
+        self._batch, self._batched = [], 0
+        if data:
+            self._out.write(data)
 
     async def abort(self) -> None:
         """Drop what is left, but wait for a write in flight (the file is closed after this)."""
