@@ -189,10 +189,15 @@ async def _tell_user(deps: Deps, job: Job, text: str) -> None:
         )
 
 
+def _member_known(deps: Deps, channel: str) -> bool:
+    """No join needed: a DM, or a channel this process joined (or found unjoinable) already."""
+    return channel.startswith("D") or channel in deps.joined
+
+
 async def ensure_member(deps: Deps, channel: str) -> None:
     """Join a public channel before sharing a file there (chat:write.public posts without joining,
     a file share does not); once per channel and process. DMs and private channels are skipped."""
-    if channel.startswith("D") or channel in deps.joined:
+    if _member_known(deps, channel):
         return
     if not await slack_io.join_channel(client=deps.slack, channel=channel):
         log_event(log, "channel.unjoinable", channel=channel)  # private, with the bot in it already
@@ -249,10 +254,13 @@ async def _upload(
     """Join (where needed) while the ticket is asked for and the bytes go up: only the share needs
     the membership, so the join's round trip is not one more step on the way to the video."""
     assert job.delivery_channel is not None
-    joining = asyncio.create_task(ensure_member(deps, job.delivery_channel), name=f"join-{job.id}")
+    joining = None
+    if not _member_known(deps, job.delivery_channel):
+        joining = asyncio.create_task(ensure_member(deps, job.delivery_channel), name=f"join-{job.id}")
 
     async def before_share() -> None:
-        await joining
+        if joining is not None:
+            await joining
         await hold(share_sent_at=deps.clock())
 
     try:
@@ -272,9 +280,9 @@ async def _upload(
             ticket=ready,
         )
     finally:
-        if not joining.done():
-            joining.cancel()
-        await asyncio.gather(joining, return_exceptions=True)
+        if joining is not None:
+            joining.cancel()  # a no-op once it is done
+            await asyncio.gather(joining, return_exceptions=True)
 
 
 async def _upload_or_fallback(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) -> None:
