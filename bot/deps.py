@@ -43,7 +43,8 @@ class Deps:
     # How many jobs may be in their start-up burst (the gateway create) at once: a flood of commands
     # then queues its background work here instead of starving the acks of new commands.
     start_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(START_CONCURRENCY))
-    # Likewise for uploads: a wave of finished videos must not stall the polls of the others.
+    # Likewise for the bytes of uploads: a wave of finished videos must not stall the polls of the
+    # others. Only the transfer holds it: Slack's round trips around it (ticket, share) cost no CPU.
     upload_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(UPLOAD_CONCURRENCY))
     # And downloads: a wave of finished jobs queues here, not inside the HTTP client's pool.
     download_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DOWNLOAD_CONCURRENCY))

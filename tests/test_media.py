@@ -9,7 +9,7 @@ import pytest
 
 from bot.gateway.media import download_result, origin_of
 from bot.sim.gateway import Simulator
-from bot.sim.mp4 import mp4_info
+from bot.sim.mp4 import count_frames, mp4_info, render_mp4
 from bot.ui.words.reasons import user_reason
 from storage.errors import MediaDownloadError, MediaNotMp4, MediaOriginRefused, MediaTooLarge
 
@@ -102,6 +102,24 @@ async def test_large_stream_within_limit_is_kept_whole(sim, http, tmp_path):
     path = await fetch(http, sim, url, tmp_path, max_bytes=2_000_000)
     assert path.stat().st_size == 2_000_000
     assert path.read_bytes()[4:8] == b"ftyp"
+
+
+async def test_multi_megabyte_result_is_saved_byte_for_byte_and_plays(sim, http, tmp_path):
+    # Several of the writer's batches and a remainder: every byte lands, in order.
+    _, url = await result_url(http, sim, result_bytes=5_300_000)
+    path = await fetch(http, sim, url, tmp_path)
+    data = path.read_bytes()
+    mp4 = render_mp4(4, "16:9")
+    assert len(data) == 5_300_000 and data.startswith(mp4)
+    assert data[len(mp4) + 4 : len(mp4) + 8] == b"free" and not data[len(mp4) + 8 :].strip(b"\0")
+    assert mp4_info(path)[0] == pytest.approx(4, abs=0.01) and count_frames(path) == 4 * 8
+
+
+async def test_too_large_after_some_of_it_was_written_is_removed(sim, http, tmp_path):
+    _, url = await result_url(http, sim, huge_bytes=6_000_000, no_content_length=True)
+    with pytest.raises(MediaTooLarge):
+        await fetch(http, sim, url, tmp_path, max_bytes=3_500_000)
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_not_mp4_refused_and_removed(sim, http, tmp_path):

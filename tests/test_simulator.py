@@ -191,3 +191,22 @@ async def test_run_simulator_serves_and_prints_url(capsys):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_result_bytes_pads_a_playable_mp4_and_times_are_recorded(sim, http, tmp_path):
+    sim.configure_next(take_s=0, result_bytes=3_000_000)
+    job = (await create(http, sim, {**BODY, "duration": 2})).json()
+    answer, _ = await poll_until(http, sim, job["id"], "completed")
+    recorded = sim.jobs[job["id"]]
+    assert recorded.seen_completed_at is not None and recorded.first_media_at is None
+    media = await http.get(answer["result"]["url"])
+    assert int(media.headers["content-length"]) == len(media.content) == 3_000_000
+    path = tmp_path / "padded.mp4"
+    path.write_bytes(media.content)
+    # Padded with a `free` box, the file still plays: the same duration and every frame.
+    assert mp4_info(path)[0] == pytest.approx(2, abs=0.01) and count_frames(path) == 2 * 8
+    assert media.content.startswith(render_mp4(2, "16:9"))
+    assert recorded.seen_completed_at <= recorded.first_media_at <= recorded.media_sent_at
+    # A size the MP4 already exceeds (or no room for a box) serves the MP4 as it is.
+    small = await http.get(await completed_url(http, sim, result_bytes=100))
+    assert small.content == render_mp4(5, "16:9")

@@ -253,6 +253,40 @@ async def test_upload_into_thread(slack, client, http, tmp_path, retry):
     assert [c.error for c in slack.calls_of("upload")] == ["server_error", None]
 
 
+async def test_only_the_bytes_wait_for_the_upload_gate(slack, client, http, tmp_path):
+    path = _video(tmp_path, 3000)
+    parent = await slack_io.post_message(client=client, channel="C_PUBLIC", text="request")
+    gate = asyncio.Semaphore(1)
+    await gate.acquire()  # another job's bytes are going up
+    ticketed = asyncio.Event()
+
+    async def on_file_id(file_id):
+        ticketed.set()
+
+    upload = asyncio.create_task(
+        slack_io.upload_file(
+            client=client,
+            http=http,
+            path=path,
+            filename="gated.mp4",
+            title="gated",
+            channel_id="C_PUBLIC",
+            thread_ts=parent,
+            initial_comment="here",
+            on_file_id=on_file_id,
+            bytes_gate=gate,
+        )
+    )
+    await asyncio.wait_for(ticketed.wait(), 10)  # the ticket did not wait for the gate
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+    assert not upload.done() and slack.calls_of("upload") == []  # the bytes do
+    gate.release()
+    file_id = await asyncio.wait_for(upload, 10)
+    assert [f.id for f in slack.files] == [file_id] and slack.files[0].size == 3000
+    assert not gate.locked()  # handed back after the bytes
+
+
 async def test_upload_is_streamed_from_disk(slack, client, http, tmp_path):
     size = 48 * 1024 * 1024
     path = _video(tmp_path, size)

@@ -209,6 +209,12 @@ async def test_upload_raw_multipart_and_length_check(slack, client, tmp_path):
     again = client.files_completeUploadExternal(files=[{"id": ticket["file_id"]}], channel_id="C_PUBLIC")
     assert await error_of(again) == "file_not_found"  # the upload ticket is spent
     assert slack.repeated_completes == [ticket["file_id"]]
+    # Each call records when it came and when it was answered (an upload: its last byte stored).
+    uploads = slack.calls_of("upload")
+    assert [c.params["size"] for c in uploads] == [len(payload)] * 3
+    for call in [*uploads, *slack.calls_of("files.completeUploadExternal")]:
+        assert call.done is not None and call.time <= call.done
+    assert slack.state()["calls"][-1]["done"] is not None
 
 
 async def test_upload_fault_and_not_in_channel_share(slack, client):

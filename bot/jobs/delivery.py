@@ -7,6 +7,7 @@ a private channel or DM it is not in means the user's DM with the bot, and the u
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -16,7 +17,7 @@ from typing import Any
 from bot.deps import Deps
 from bot.logs import log_event
 from bot.slack import api as slack_io
-from bot.slack.api import Priority
+from bot.slack.api import Priority, UploadTicket
 from bot.ui.blocks.thread import parent_blocks, status_view
 from bot.ui.words import thread as words
 from storage.billing import job_charge, remaining_after_charge
@@ -188,20 +189,33 @@ async def _tell_user(deps: Deps, job: Job, text: str) -> None:
         )
 
 
+def _member_known(deps: Deps, channel: str) -> bool:
+    """No join needed: a DM, or a channel this process joined (or found unjoinable) already."""
+    return channel.startswith("D") or channel in deps.joined
+
+
 async def ensure_member(deps: Deps, channel: str) -> None:
     """Join a public channel before sharing a file there (chat:write.public posts without joining,
     a file share does not); once per channel and process. DMs and private channels are skipped."""
-    if channel.startswith("D") or channel in deps.joined:
+    if _member_known(deps, channel):
         return
     if not await slack_io.join_channel(client=deps.slack, channel=channel):
         log_event(log, "channel.unjoinable", channel=channel)  # private, with the bot in it already
     deps.joined.add(channel)
 
 
-async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
+def video_filename(job: Job) -> str:
+    """The name the video is uploaded under."""
+    return f"video-{job.id[:8]}.mp4"
+
+
+async def deliver(
+    deps: Deps, job: Job, path: Path, *, hold: Hold, ticket: asyncio.Future[UploadTicket] | None = None
+) -> None:
     """Upload the MP4 into the thread; if Slack keeps refusing, offer the result link instead.
 
-    `hold` runs before every step that shows something in the thread (see `Hold`).
+    `hold` runs before every step that shows something in the thread (see `Hold`). `ticket`: the
+    upload ticket asked for while the file was downloading, if any (one that failed is asked again).
     """
     assert job.delivery_channel is not None and job.parent_ts is not None
     await hold()
@@ -211,7 +225,7 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
         if await _finish_earlier_share(deps, job, job.file_id, comment):
             return  # shared before a restart; never post it twice
     try:
-        await _upload(deps, job, path, comment, hold)
+        await _upload(deps, job, path, comment, hold, ticket)
     except SlackNotInChannel:
         deps.joined.discard(job.delivery_channel)  # removed from the channel since: join again
         await _upload_or_fallback(deps, job, path, comment, hold)
@@ -219,21 +233,56 @@ async def deliver(deps: Deps, job: Job, path: Path, *, hold: Hold) -> None:
         await _fallback(deps, job, comment, hold, exc)
 
 
-async def _upload(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) -> None:
+async def _ready(ticket: asyncio.Future[UploadTicket] | None) -> UploadTicket | None:
+    if ticket is None or ticket.cancelled():
+        return None
+    try:
+        return await ticket
+    except SlackDeliveryError as exc:
+        log.info("upload ticket asked for early failed: %r", exc)
+        return None  # asked for again, with the upload's own retries and fallback
+
+
+async def _upload(
+    deps: Deps,
+    job: Job,
+    path: Path,
+    comment: str,
+    hold: Hold,
+    ticket: asyncio.Future[UploadTicket] | None = None,
+) -> None:
+    """Join (where needed) while the ticket is asked for and the bytes go up: only the share needs
+    the membership, so the join's round trip is not one more step on the way to the video."""
     assert job.delivery_channel is not None
-    await ensure_member(deps, job.delivery_channel)
-    await slack_io.upload_file(
-        client=deps.slack,
-        http=deps.http,
-        path=path,
-        filename=f"video-{job.id[:8]}.mp4",
-        title=words.file_title(job),
-        channel_id=job.delivery_channel,
-        thread_ts=job.parent_ts,
-        initial_comment=comment,
-        on_file_id=lambda file_id: hold(file_id=file_id, share_sent_at=None),
-        before_share=lambda: hold(share_sent_at=deps.clock()),
-    )
+    joining = None
+    if not _member_known(deps, job.delivery_channel):
+        joining = asyncio.create_task(ensure_member(deps, job.delivery_channel), name=f"join-{job.id}")
+
+    async def before_share() -> None:
+        if joining is not None:
+            await joining
+        await hold(share_sent_at=deps.clock())
+
+    try:
+        ready = await _ready(ticket)
+        await slack_io.upload_file(
+            client=deps.slack,
+            http=deps.http,
+            path=path,
+            filename=video_filename(job),
+            title=words.file_title(job),
+            channel_id=job.delivery_channel,
+            thread_ts=job.parent_ts,
+            initial_comment=comment,
+            on_file_id=lambda file_id: hold(file_id=file_id, share_sent_at=None),
+            before_share=before_share,
+            bytes_gate=deps.upload_gate,
+            ticket=ready,
+        )
+    finally:
+        if joining is not None:
+            joining.cancel()  # a no-op once it is done
+            await asyncio.gather(joining, return_exceptions=True)
 
 
 async def _upload_or_fallback(deps: Deps, job: Job, path: Path, comment: str, hold: Hold) -> None:

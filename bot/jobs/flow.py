@@ -21,10 +21,11 @@ from bot.gateway.client import CreateRequest, GatewayJob
 from bot.gateway.media import download_result
 from bot.gateway.polling import Backoff
 from bot.jobs.alerts import check_alerts
-from bot.jobs.delivery import announce, deliver, post_failure
+from bot.jobs.delivery import announce, deliver, post_failure, video_filename
 from bot.jobs.queue import QueueNotices, estimate_for, queued_place
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
+from bot.slack.api import UploadTicket, request_ticket
 from bot.ui.words import reasons
 from bot.ui.words.reasons import user_reason
 from bot.ui.words.thread import STATUS_WAITING_FOR_SLACK
@@ -66,6 +67,7 @@ class JobFlow:
         self.store = deps.store
         self.status = StatusMessage(deps)
         self.file: Path | None = None
+        self._ticket: asyncio.Task[UploadTicket] | None = None  # asked for while downloading
         self.resumed = job.state not in (S.ACCEPTED, S.QUEUED) or job.status_ts is not None
         self._estimate: float | None = None
         self._estimated = False
@@ -143,6 +145,7 @@ class JobFlow:
     def cleanup(self) -> None:
         """Delete the downloaded file, if any."""
         self.status.close()
+        self._drop_ticket()
         if self.file is not None:
             with contextlib.suppress(OSError):
                 self.file.unlink()
@@ -321,13 +324,29 @@ class JobFlow:
                     min_rate_bytes_per_s=settings.download_min_rate_kbps * 1024,
                     rate_grace_s=settings.download_grace_s,
                     stall_timeout_s=max(settings.download_grace_s, 5.0),
+                    on_length=self._ask_ticket,
                 )
         except MediaError as exc:
+            self._drop_ticket()
             await self.store.update(self.job.id, last_error=repr(exc)[:500])
             log_event(log, "job.media_refused", job_id=self.job.id, user=self.job.user_id, error=repr(exc))
             await self._fail(user_reason(exc))
             return False
         return True
+
+    def _ask_ticket(self, length: int) -> None:
+        """The upload ticket, asked for beside the download (one Slack round trip off the way)."""
+        self._drop_ticket()
+        ticket = request_ticket(client=self.deps.slack, filename=video_filename(self.job), length=length)
+        self._ticket = asyncio.create_task(ticket, name=f"ticket-{self.job.id}")
+
+    def _drop_ticket(self) -> None:
+        """Forget an upload ticket not used (unused, it expires at Slack)."""
+        task, self._ticket = self._ticket, None
+        if task is not None and not task.done():
+            task.cancel()
+        elif task is not None and not task.cancelled():
+            task.exception()  # retrieved: a failed one was asked again or is not needed
 
     async def _upload(self) -> None:
         if self.job.status_ts is None and not await self._announce():
@@ -341,8 +360,7 @@ class JobFlow:
             return
         assert self.file is not None
         try:
-            async with self.deps.upload_gate:
-                await deliver(self.deps, self.job, self.file, hold=self._hold)
+            await deliver(self.deps, self.job, self.file, hold=self._hold, ticket=self._ticket)
         finally:
             self.cleanup()
         await self._finish(S.DELIVERED, billed=billed_seconds(self.job))

@@ -29,7 +29,7 @@ from bot.sim.gateway_faults import (
     prompt_overrides,
     stream_body,
 )
-from bot.sim.mp4 import frame_size, render_mp4
+from bot.sim.mp4 import frame_size, padding_box, render_mp4
 
 _RATIO = re.compile(r"^[1-9]\d{0,2}:[1-9]\d{0,2}$")
 MAX_PROMPT = 4000
@@ -168,6 +168,8 @@ async def _get_job(request: web.Request) -> web.StreamResponse:
         broken = broken_job_body(faults.result, job.id, job.duration)
         if broken is not None:
             return broken
+        if job.seen_completed_at is None:
+            job.seen_completed_at = time.time()
         width, height = frame_size(job.aspect_ratio)
         billed = faults.billed_duration if faults.billed_duration is not None else job.duration
         payload["result"] = {
@@ -194,17 +196,24 @@ async def _media(request: web.Request) -> web.StreamResponse:
     if faults.result == "not_mp4":
         return web.Response(body=NOT_MP4_BODY, content_type="text/html")
     mp4 = await asyncio.to_thread(render_mp4, job.duration, job.aspect_ratio)
-    if faults.huge_bytes is None and faults.slow_bytes_per_s is None and not faults.no_content_length:
+    total = len(mp4)
+    if faults.result_bytes is not None and (box := padding_box(len(mp4), faults.result_bytes)):
+        mp4, total = mp4 + box, faults.result_bytes  # the zeros stream_body sends are the box's body
+    plain = faults.huge_bytes is None and faults.slow_bytes_per_s is None and not faults.no_content_length
+    if plain and total == len(mp4):
         return web.Response(body=mp4, content_type="video/mp4")
     huge = faults.huge_bytes is not None
-    return await stream_body(
+    response = await stream_body(
         request,
         prefix=huge_prefix(mp4) if huge else mp4,
-        total=faults.huge_bytes if faults.huge_bytes is not None else len(mp4),
+        total=faults.huge_bytes if faults.huge_bytes is not None else total,
         content_type="video/mp4",
         bytes_per_s=faults.slow_bytes_per_s,
         declare_length=not faults.no_content_length,
     )
+    if job.media_sent_at is None:
+        job.media_sent_at = time.time()
+    return response
 
 
 async def _config(request: web.Request) -> web.StreamResponse:

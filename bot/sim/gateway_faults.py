@@ -64,6 +64,8 @@ class Faults(BaseModel):
     huge_bytes: int | None = Field(default=None, ge=16)  # serve this many bytes: an ftyp box, then filler
     slow_bytes_per_s: int | None = Field(default=None, ge=1)  # trickle the media body at this rate
     no_content_length: bool = False  # send the media body chunked, without Content-Length
+    # Serve the real MP4 padded to this many bytes with a trailing `free` box (still playable).
+    result_bytes: int | None = Field(default=None, ge=1)
     billed_duration: int | None = None  # result.duration differs from the requested duration
 
 
@@ -102,6 +104,8 @@ class SimJob:
     created: float = field(default_factory=time.time)  # epoch
     created_mono: float = field(default_factory=time.monotonic)
     polls: int = 0
+    seen_completed_at: float | None = None  # epoch of the first poll answered "completed" (benchmarks)
+    media_sent_at: float | None = None  # epoch a streamed download's last byte was written (benchmarks)
     error_polls: int = 0  # polls answered with `get_status`
     media_requests: int = 0
     first_media_at: float | None = None  # epoch of the first download request (benchmarks)
@@ -143,6 +147,8 @@ class SimJob:
             "polls": self.polls,
             "media_requests": self.media_requests,
             "first_media_at": self.first_media_at,
+            "seen_completed_at": self.seen_completed_at,
+            "media_sent_at": self.media_sent_at,
             "faults": self.faults.model_dump(exclude_defaults=True),
         }
 
@@ -245,7 +251,7 @@ async def stream_body(
             piece = filler[: min(step, total - sent)]
         await response.write(piece)
         sent += len(piece)
-        if bytes_per_s is not None:
+        if bytes_per_s is not None and sent < total:
             await asyncio.sleep(len(piece) / bytes_per_s)
     await response.write_eof()
     return response

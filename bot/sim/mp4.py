@@ -83,6 +83,15 @@ def _frame(width: int, height: int, index: int, total: int) -> av.VideoFrame:
     return frame
 
 
+def padding_box(mp4_size: int, total: int) -> bytes:
+    """The header of a `free` box that pads an MP4 of `mp4_size` bytes to `total` (its body is that
+    many zero bytes after the header); empty when there is no room for one. Players skip `free` boxes."""
+    room = total - mp4_size
+    if room < 8 or room >= 2**32:
+        return b""
+    return room.to_bytes(4, "big") + b"free"
+
+
 def mp4_info(path: Path | str) -> tuple[float, int, int]:
     """(duration in seconds, width, height) of the first video stream of an MP4 file."""
     with av.open(str(path)) as container:

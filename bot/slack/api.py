@@ -15,7 +15,14 @@ import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.calls import DEFAULT_RETRY, PacedWebClient, Retry, call, make_web_client
-from bot.slack.files import complete_upload, file_shared_in, upload_file, wait_for_share
+from bot.slack.files import (
+    UploadTicket,
+    complete_upload,
+    file_shared_in,
+    request_ticket,
+    upload_file,
+    wait_for_share,
+)
 from bot.slack.pacer import Dropped, Pacer, Priority
 from storage.errors import (
     HttpStatusError,
@@ -30,6 +37,7 @@ __all__ = [
     "Pacer",
     "Priority",
     "Retry",
+    "UploadTicket",
     "channel_name",
     "complete_upload",
     "file_shared_in",
@@ -39,6 +47,7 @@ __all__ = [
     "permalink",
     "post_ephemeral",
     "post_message",
+    "request_ticket",
     "respond",
     "update_message",
     "upload_file",

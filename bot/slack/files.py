@@ -10,8 +10,10 @@ a crash is checked with `wait_for_share`, never completed a second time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +48,29 @@ async def _post_file(http: httpx.AsyncClient, url: str, path: Path, size: int) -
         raise HttpStatusError(response.status_code, response.headers.get("Retry-After"), response.text)
 
 
+@dataclass(frozen=True)
+class UploadTicket:
+    """What files.getUploadURLExternal gave for a file of `length` bytes: where to send them, and the
+    id to share. Unused, it expires at Slack and nobody sees it."""
+
+    upload_url: str
+    file_id: str
+    length: int
+
+
+async def request_ticket(
+    *, client: AsyncWebClient, filename: str, length: int, retry: Retry = DEFAULT_RETRY
+) -> UploadTicket:
+    """files.getUploadURLExternal for a file of `length` bytes."""
+    answer = await call(
+        "files.getUploadURLExternal",
+        lambda: client.files_getUploadURLExternal(filename=filename, length=length),
+        retry=retry,
+        client=client,
+    )
+    return UploadTicket(str(answer["upload_url"]), str(answer["file_id"]), length)
+
+
 async def upload_file(
     *,
     client: AsyncWebClient,
@@ -58,25 +83,27 @@ async def upload_file(
     initial_comment: str,
     on_file_id: Callable[[str], Awaitable[None]] | None = None,
     before_share: Callable[[], Awaitable[None]] | None = None,
+    bytes_gate: asyncio.Semaphore | None = None,
+    ticket: UploadTicket | None = None,
     retry: Retry = DEFAULT_RETRY,
 ) -> str:
     """Upload `path` into a thread, streamed from disk in chunks; return the file id.
 
     `on_file_id` is awaited with the id before the bytes go up, `before_share` right before the share
     (a restart then knows the share may have been sent and checks with `wait_for_share` instead of
-    completing again); either may raise to stop.
+    completing again); either may raise to stop. `bytes_gate` is held while the bytes go up (the part
+    that costs this process CPU), not across the Web API round trips before and after. `ticket`, asked
+    for beforehand (`request_ticket`, while the file was still downloading), is used when its length
+    matches the file's; else a new one is asked for.
     """
     size = (await asyncio.to_thread(path.stat)).st_size
-    ticket = await call(
-        "files.getUploadURLExternal",
-        lambda: client.files_getUploadURLExternal(filename=filename, length=size),
-        retry=retry,
-        client=client,
-    )
-    upload_url, file_id = str(ticket["upload_url"]), str(ticket["file_id"])
+    if ticket is None or ticket.length != size:
+        ticket = await request_ticket(client=client, filename=filename, length=size, retry=retry)
+    upload_url, file_id = ticket.upload_url, ticket.file_id
     if on_file_id is not None:
         await on_file_id(file_id)
-    await call("upload", lambda: _post_file(http, upload_url, path, size), retry=retry)
+    async with bytes_gate or contextlib.nullcontext():
+        await call("upload", lambda: _post_file(http, upload_url, path, size), retry=retry)
     if before_share is not None:
         await before_share()
     await complete_upload(

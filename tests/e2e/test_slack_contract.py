@@ -33,6 +33,23 @@ async def test_video_in_a_public_channel_the_bot_has_not_joined_lands_in_its_thr
     assert slack.calls_inside_retry_after == []
 
 
+async def test_the_join_goes_beside_the_upload_and_before_the_share(make_app, slack):
+    # Slack takes its time to answer the join: the ticket and the bytes do not wait for it.
+    slack.set_latency("conversations.join", 0.5)
+    app = await make_app()
+    await app.command("a kite over dunes --duration 4", channel="C_OTHER")
+    await app.wait_idle(timeout=60)
+    [job] = await app.jobs()
+    assert job.state is JobState.DELIVERED
+    [join] = slack.calls_of("conversations.join")
+    [ticket] = slack.calls_of("files.getUploadURLExternal")
+    [upload] = slack.calls_of("upload")
+    [share] = slack.calls_of("files.completeUploadExternal")
+    assert join.done is not None and ticket.time < join.done and upload.time < join.done
+    assert share.time >= join.done and share.error is None
+    assert [f.channel for f in slack.files] == ["C_OTHER"] and slack.calls_inside_retry_after == []
+
+
 @pytest.mark.timeout(600)
 async def test_forty_jobs_at_once_in_two_channels_under_slacks_limits(make_app, sim, slack):
     app = await make_app(max_inflight_per_user=4)

@@ -191,6 +191,45 @@ async def test_non_mp4_result_is_never_posted(make_app, sim, slack):
     assert job.state is JobState.FAILED and job.charged_micros == 0
     assert slack.files == []
     assert (await app.store.budget_status(ALICE)).reserved_micros == 0
+    # The upload ticket asked for while it downloaded was never used.
+    assert slack.calls_of("upload") == slack.calls_of("files.completeUploadExternal") == []
+
+
+async def _sent_in_full(sim_job):
+    """The simulator records the last byte once its handler returns (a moment after the client read it)."""
+    for _ in range(500):
+        if sim_job.media_sent_at is not None:
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_upload_ticket_is_asked_for_while_the_video_downloads(make_app, sim, slack):
+    app = await make_app()
+    sim.configure(take_s=0.3, result_bytes=600_000, slow_bytes_per_s=1_000_000)  # 0.6 s to arrive
+    await app.command("a lighthouse in fog --duration 4")
+    await app.wait_idle()
+    [job] = await app.jobs()
+    [sim_job] = sim.jobs.values()
+    [ticket] = slack.calls_of("files.getUploadURLExternal")  # one ticket, and it was used
+    await _sent_in_full(sim_job)
+    assert sim_job.first_media_at is not None and sim_job.media_sent_at is not None
+    assert sim_job.first_media_at < ticket.time < sim_job.media_sent_at
+    [record] = slack.files
+    assert job.state is JobState.DELIVERED and record.size == 600_000 and job.file_id == record.id
+
+
+async def test_without_a_declared_length_the_ticket_follows_the_download(make_app, sim, slack):
+    app = await make_app()
+    sim.configure(take_s=0.3, result_bytes=600_000, no_content_length=True)
+    await app.command("a lighthouse in fog --duration 4")
+    await app.wait_idle()
+    [job] = await app.jobs()
+    [sim_job] = sim.jobs.values()
+    [ticket] = slack.calls_of("files.getUploadURLExternal")
+    await _sent_in_full(sim_job)
+    assert sim_job.media_sent_at is not None and ticket.time > sim_job.media_sent_at
+    [record] = slack.files
+    assert job.state is JobState.DELIVERED and record.size == 600_000
 
 
 async def test_temporary_files_are_always_removed(make_app, sim, slack, tmp_path, monkeypatch):

@@ -284,6 +284,8 @@ class SlackStandIn:
         except Throttled as exc:
             call.error = "ratelimited"
             return self._throttled_response(exc.seconds)
+        finally:
+            call.done = time.time()
         return web.json_response({"ok": True} | answer, headers=headers)
 
     async def _dispatch(
@@ -333,6 +335,7 @@ class SlackStandIn:
             return web.Response(status=404, text="unknown upload")
         size = await receive_to_file(request, record.path)
         call.params["size"] = size
+        call.done = time.time()
         if size != record.length:
             record.path.unlink(missing_ok=True)
             call.error = "length_mismatch"

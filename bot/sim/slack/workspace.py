@@ -137,6 +137,7 @@ class Call:
     params: dict[str, Any]
     time: float
     error: str | None = None
+    done: float | None = None  # when it was answered (an upload: when its last byte was stored)
 
 
 class Workspace:
