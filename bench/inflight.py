@@ -15,6 +15,7 @@ from bench.common import SECRET, AppProc, Sampler, Stubs, machine, percentile, r
 from bot.sim.signing import signed_headers, slash_command_body
 
 TIER_SCALE = 100.0
+TAKE_SPREAD = 0.25  # job lengths spread ±25% around take_s, as real generations differ
 
 
 def _states(db: Path) -> dict[str, int]:
@@ -44,7 +45,7 @@ async def main(quick: bool) -> None:
     # would take over an hour of posts at Slack's real rate, so the stand-in's limits are scaled.
     stubs = Stubs(wd, tier_scale=TIER_SCALE)
     stubs.start()
-    await stubs.configure_sim(take_s=take_s)
+    await stubs.configure_sim(take_s=take_s, take_spread=TAKE_SPREAD)
     # Thousands in flight at once is the point here: the workspace limit must not queue them.
     app = AppProc(stubs, wd, VIDEOBOT_SLACK_TIER_SCALE=str(TIER_SCALE), VIDEOBOT_MAX_INFLIGHT=str(jobs))
     await app.start()
@@ -76,6 +77,7 @@ async def main(quick: bool) -> None:
         "mode": "quick" if quick else "full",
         "jobs": jobs,
         "job_s": take_s,
+        "job_spread": TAKE_SPREAD,
         "submit_s": round(sent_s, 1),
         "delivered": states.get("delivered", 0),
         "peak_rss_mb": round(peak, 1),

@@ -190,6 +190,10 @@ class Store(Protocol):
         """Remember how long the gateway took for a `duration_s`-second video of `model`."""
         ...
 
+    async def recent_generation_times(self, model: str, duration_s: int, limit: int) -> list[float]:
+        """The last `limit` generation times (seconds) of this model and duration, oldest first."""
+        ...
+
     async def generation_time_estimate(self, model: str, duration_s: int) -> float | None:
         """Moving median of recent generation times (seconds) for that model and duration, else a
         scaled median of the model's other durations, else None."""

@@ -9,9 +9,9 @@ compare-and-set in the store, and money moves only with the finishing transition
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+import random
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ from bot import metrics
 from bot.deps import START_DEFER_MAX_S, Deps
 from bot.gateway.client import CreateRequest, GatewayJob
 from bot.gateway.media import download_result
-from bot.gateway.polling import Backoff
+from bot.gateway.polling import PollPlan, next_poll_delay
 from bot.jobs.alerts import check_alerts
 from bot.jobs.delivery import announce, deliver, post_failure
+from bot.jobs.pace import Kind
 from bot.jobs.queue import QueueNotices, estimate_for, queued_place
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
@@ -249,16 +250,26 @@ class JobFlow:
         await self._fail(reasons.REASON_UNSURE_CREATE)
 
     async def _poll(self) -> None:
+        kind = (self.job.model, self.job.duration)
+        submitted = self.job.submitted_at if self.job.submitted_at is not None else self.deps.clock()
+        self.deps.generation_times.polling(kind, self.job.id, submitted)
+        try:
+            await self._poll_until_done(kind, submitted)
+        finally:
+            self.deps.generation_times.done_polling(kind, self.job.id)
+
+    async def _poll_until_done(self, kind: Kind, submitted: float) -> None:
+        """Poll where the video is likely to be ready (see `PollPlan`) until the job moves on."""
         assert self.job.gateway_job_id is not None
-        cap = self.deps.settings.poll_max_interval_s
-        # 3 s, 4.5 s, then every 4.5 s (±5%): a 60 s video takes ~14 polls and is seen within ~4.7 s.
-        backoff = Backoff(start_s=min(3.0, cap), cap_s=cap, jitter=0.05)
-        unreadable = 0
+        plan = PollPlan.for_cap(self.deps.settings.poll_max_interval_s)
+        last, polls, unreadable = submitted, 0, 0
+        retry_after: float | None = None
         while self.job.state in _POLLING:
+            await self._wait_to_poll(plan, kind, submitted, last, polls, retry_after)
             if self._past_deadline():
                 await self._fail(reasons.REASON_TIMEOUT, expired=True)
                 return
-            await asyncio.sleep(backoff.next_delay())
+            last, polls, retry_after = self.deps.clock(), polls + 1, None
             try:
                 answer = await self.deps.gateway.get_job(self.job.gateway_job_id)
             except GatewayError as exc:
@@ -268,11 +279,31 @@ class JobFlow:
                 if not exc.retryable or unreadable >= MAX_UNREADABLE_POLLS:
                     await self._fail(user_reason(exc))
                     return
-                if exc.retry_after:
-                    backoff.hold(exc.retry_after)
+                last, retry_after = self.deps.clock(), exc.retry_after  # counted from the answer
                 continue
             unreadable = 0
             await self._on_answer(answer)
+
+    async def _wait_to_poll(
+        self, plan: PollPlan, kind: Kind, submitted: float, last: float, polls: int, retry_after: float | None
+    ) -> None:
+        """Sleep until the plan's next poll after the one at `last`; re-planned when woken because
+        this kind's history moved (e.g. its first generation finished)."""
+        times, r = self.deps.generation_times, random.random()
+        while True:
+            window = await times.window(self.store, kind)
+            delay = next_poll_delay(
+                plan,
+                elapsed=last - submitted,
+                polls=polls,
+                window=window,
+                scout=window is not None or times.is_scout(kind, self.job.id),
+                r=r,
+                retry_after=retry_after,
+                deadline_left=self.job.deadline_at - last,
+            )
+            if not await times.sleep(kind, last + delay - self.deps.clock()):
+                return
 
     async def _on_answer(self, answer: GatewayJob) -> None:
         if answer.status == "completed" and answer.result is not None:
@@ -297,9 +328,9 @@ class JobFlow:
         if self.job.submitted_at is None:  # submitted before the column existed
             return
         now = self.deps.clock()
-        await self.store.record_generation_time(
-            self.job.model, self.job.duration, max(0.0, now - self.job.submitted_at), now
-        )
+        seconds = max(0.0, now - self.job.submitted_at)
+        await self.store.record_generation_time(self.job.model, self.job.duration, seconds, now)
+        self.deps.generation_times.record((self.job.model, self.job.duration), seconds)
 
     async def _download(self) -> None:
         # No status edit here: the download starts the moment the job is seen completed, and the

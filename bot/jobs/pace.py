@@ -1,0 +1,112 @@
+"""This process's view of recent generation times, for planning polls (see `bot.gateway.polling`).
+
+A poll plan is decided before every poll, so it must not cost a database query: each model and
+duration's recent times are read from the store once, then fed by this replica's completions and
+read again every RELOAD_S (for other replicas' ones). Jobs waiting for their next poll wait here,
+and are woken when their kind's window starts earlier than it did (its first completion, say), so
+a crowd of jobs started without history is re-planned as soon as history appears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from bot.gateway.polling import Window
+
+Kind = tuple[str, int]  # model, duration
+RECENT = 64  # generation times per kind that make its window
+SCOUTS = 8  # without history, this many of a kind's earliest jobs keep the old pace
+RELOAD_S = 60.0
+WAKE_EARLIER_S = 1.0  # a window starting this much earlier re-plans the jobs waiting for it
+
+
+class TimesSource(Protocol):
+    async def recent_generation_times(self, model: str, duration_s: int, limit: int) -> list[float]: ...
+
+
+def _settle(future: asyncio.Future[bool], woken: bool) -> None:
+    if not future.done():
+        future.set_result(woken)
+
+
+class GenerationTimes:
+    """Recent generation times per kind, the jobs polling for each kind, and their wake-ups."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._times: dict[Kind, deque[float]] = {}
+        self._windows: dict[Kind, Window] = {}
+        self._loaded_at: dict[Kind, float] = {}
+        self._waiters: dict[Kind, set[asyncio.Future[bool]]] = {}
+        self._polling: dict[Kind, dict[str, float]] = {}  # job id → submitted_at
+        self._scout_limit: dict[Kind, float] = {}  # the latest submitted_at among the scouts
+
+    async def window(self, store: TimesSource, kind: Kind) -> Window | None:
+        """Where recent generations of `kind` ended; None without history."""
+        now = self._clock()
+        loaded = self._loaded_at.get(kind)
+        if loaded is None or now - loaded >= RELOAD_S:
+            self._loaded_at[kind] = now  # one read at a time: the others use what is here
+            times = await store.recent_generation_times(kind[0], kind[1], RECENT)
+            if times:
+                self._set(kind, deque(times, maxlen=RECENT))
+        return self._windows.get(kind)
+
+    def record(self, kind: Kind, seconds: float) -> None:
+        """A job of `kind` finished generating after `seconds` (already in the store)."""
+        times = self._times.get(kind)
+        if times is None:
+            times = deque(maxlen=RECENT)
+        times.append(seconds)
+        self._set(kind, times)
+
+    def _set(self, kind: Kind, times: deque[float]) -> None:
+        before = self._windows.get(kind)
+        self._times[kind] = times
+        window = Window(low=min(times), high=max(times))
+        self._windows[kind] = window
+        if before is None or window.low < before.low - WAKE_EARLIER_S:
+            for future in self._waiters.pop(kind, set()):
+                _settle(future, True)
+
+    async def sleep(self, kind: Kind, seconds: float) -> bool:
+        """Wait `seconds`; True when woken early because `kind`'s window moved earlier."""
+        if seconds <= 0:
+            return False
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        timer = loop.call_later(seconds, _settle, future, False)
+        waiters = self._waiters.setdefault(kind, set())
+        waiters.add(future)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+            self._waiters.get(kind, set()).discard(future)
+
+    def polling(self, kind: Kind, job_id: str, submitted_at: float) -> None:
+        """`job_id` of `kind` is being polled (for choosing scouts)."""
+        self._polling.setdefault(kind, {})[job_id] = submitted_at
+        self._scout_limit.pop(kind, None)
+
+    def done_polling(self, kind: Kind, job_id: str) -> None:
+        jobs = self._polling.get(kind)
+        if jobs is not None and jobs.pop(job_id, None) is not None:
+            self._scout_limit.pop(kind, None)
+            if not jobs:
+                del self._polling[kind]
+
+    def is_scout(self, kind: Kind, job_id: str) -> bool:
+        """Whether `job_id` is one of the SCOUTS earliest jobs of `kind` being polled here."""
+        jobs = self._polling.get(kind, {})
+        if len(jobs) <= SCOUTS or job_id not in jobs:
+            return True
+        limit = self._scout_limit.get(kind)
+        if limit is None:
+            limit = self._scout_limit[kind] = heapq.nsmallest(SCOUTS, jobs.values())[-1]
+        return jobs[job_id] <= limit
