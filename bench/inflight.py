@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -38,7 +39,7 @@ async def _send_all(url: str, jobs: int) -> None:
         await asyncio.gather(*(worker() for _ in range(50)))
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, dump: Path | None = None) -> None:
     jobs, take_s = (300, 20.0) if quick else (2000, 60.0)
     wd = workdir()
     # This bench measures the app's own cost per job, not Slack's pace: 2,000 jobs in one channel
@@ -69,6 +70,8 @@ async def main(quick: bool) -> None:
         app.stop()
         stubs.stop()
     sim_jobs = list(sim["jobs"].values())
+    if dump is not None:  # every job's times and polls, for a closer look
+        dump.write_text(json.dumps(sim_jobs))
     detect = [
         j["first_media_at"] - j["completed_at"] for j in sim_jobs if j["first_media_at"] and j["completed_at"]
     ]
@@ -93,4 +96,6 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="300 jobs of 20 s instead of 2,000 of 60 s")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--dump", type=Path, help="write the simulator's jobs (times, polls) here as JSON")
+    args = parser.parse_args()
+    asyncio.run(main(args.quick, args.dump))
