@@ -78,7 +78,11 @@ def test_the_plan_scales_with_the_poll_cap_setting():
 @pytest.fixture
 async def store(tmp_path):
     config = LedgerConfig(
-        default_budget_micros=1_000_000, period="month", max_inflight_per_user=3, job_timeout_s=1800, clock=lambda: 0.0
+        default_budget_micros=1_000_000,
+        period="month",
+        max_inflight_per_user=3,
+        job_timeout_s=1800,
+        clock=lambda: 0.0,
     )
     opened = await open_store(f"sqlite:///{tmp_path}/videobot.db", config)
     yield opened

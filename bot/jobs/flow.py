@@ -70,6 +70,7 @@ class JobFlow:
         self.resumed = job.state not in (S.ACCEPTED, S.QUEUED) or job.status_ts is not None
         self._estimate: float | None = None
         self._estimated = False
+        self._generation: tuple[float, float] | None = None  # seconds, when: to store after the download
 
     async def run(self) -> None:
         """Take the job step by step from its stored state to a finished one."""
@@ -307,13 +308,13 @@ class JobFlow:
 
     async def _on_answer(self, answer: GatewayJob) -> None:
         if answer.status == "completed" and answer.result is not None:
+            self._generated()
             await self._move(
                 S.DOWNLOADING,
                 result_url=answer.result.url,
                 result_duration=answer.result.duration,
                 result_resolution=answer.result.resolution,
             )
-            await self._record_generation_time()
         elif answer.status == "failed":
             detail = answer.error.message if answer.error is not None else None
             await self._fail(reasons.reason_gateway_failed(detail))
@@ -323,21 +324,24 @@ class JobFlow:
             now = self.deps.clock()
             await self.status.refresh(self.job, now=now, estimate_s=await self._usual_time())
 
-    async def _record_generation_time(self) -> None:
-        """Feed the estimates shown to later jobs: how long the gateway took for this one."""
+    def _generated(self) -> None:
+        """This job's generation time feeds the poll plans at once (the store follows the download)."""
         if self.job.submitted_at is None:  # submitted before the column existed
             return
         now = self.deps.clock()
-        seconds = max(0.0, now - self.job.submitted_at)
-        await self.store.record_generation_time(self.job.model, self.job.duration, seconds, now)
-        self.deps.generation_times.record((self.job.model, self.job.duration), seconds)
+        self._generation = (max(0.0, now - self.job.submitted_at), now)
+        self.deps.generation_times.record((self.job.model, self.job.duration), self._generation[0])
 
     async def _download(self) -> None:
         # No status edit here: the download starts the moment the job is seen completed, and the
         # next edit ("uploading") follows within seconds.
-        if not await self._fetch():
-            return
-        await self._move(S.UPLOADING)
+        fetched = await self._fetch()
+        if self._generation is not None:  # for the estimates shown to later jobs (and other replicas)
+            seconds, now = self._generation
+            self._generation = None
+            await self.store.record_generation_time(self.job.model, self.job.duration, seconds, now)
+        if fetched:
+            await self._move(S.UPLOADING)
 
     async def _fetch(self) -> bool:
         assert self.job.result_url is not None

@@ -50,7 +50,9 @@ async def test_known_history_means_few_polls_before_the_window(make_app, sim):
     before_window = _polls_before(app, min(HISTORY) - dense_s)
     assert len(before_window) == len(USERS) and max(before_window) <= 2
     # Through the window the polls are dense: each job is seen within a few polls of finishing.
-    assert all(1 <= job.polls <= 2 + (TAKE_S * 1.05 - min(HISTORY)) / dense_s + 3 for job in sim.jobs.values())
+    assert all(
+        1 <= job.polls <= 2 + (TAKE_S * 1.05 - min(HISTORY)) / dense_s + 3 for job in sim.jobs.values()
+    )
 
 
 async def test_without_history_the_old_pace_is_kept(make_app, sim):
