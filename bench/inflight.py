@@ -75,6 +75,8 @@ async def main(quick: bool, dump: Path | None = None) -> None:
     detect = [
         j["first_media_at"] - j["completed_at"] for j in sim_jobs if j["first_media_at"] and j["completed_at"]
     ]
+    # Of that: from completion to the poll that saw it, and from that poll to the download.
+    noticed = [j["seen_completed_at"] - j["completed_at"] for j in sim_jobs if j["seen_completed_at"]]
     figures = {
         "bench": "inflight",
         "mode": "quick" if quick else "full",
@@ -88,6 +90,7 @@ async def main(quick: bool, dump: Path | None = None) -> None:
         "polls_per_job": round(sum(j["polls"] for j in sim_jobs) / max(1, len(sim_jobs)), 2),
         "detect_p50_s": round(percentile(detect, 50), 2) if detect else None,
         "detect_p99_s": round(percentile(detect, 99), 2) if detect else None,
+        "seen_p99_s": round(percentile(noticed, 99), 2) if noticed else None,
         **machine(),
     }
     report(figures)

@@ -109,6 +109,7 @@ class SimJob:
     error_polls: int = 0  # polls answered with `get_status`
     media_requests: int = 0
     first_media_at: float | None = None  # epoch of the first download request (benchmarks)
+    seen_completed_at: float | None = None  # epoch of the first poll answered `completed` (benchmarks)
     take: float = field(init=False)  # this job's generation time: take_s, spread by take_spread
 
     def __post_init__(self) -> None:
@@ -153,6 +154,7 @@ class SimJob:
             "polls": self.polls,
             "media_requests": self.media_requests,
             "first_media_at": self.first_media_at,
+            "seen_completed_at": self.seen_completed_at,
             "faults": self.faults.model_dump(exclude_defaults=True),
         }
 
