@@ -5,7 +5,7 @@ This file is the contract. `storage.open_store(url, config)` returns a `Store`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -165,8 +165,11 @@ class Store(Protocol):
         """Set non-state fields (status_ts, attempts, last_error, ...)."""
         ...
 
-    async def claim(self, owner: str, lease_s: float, limit: int = 500) -> list[Job]:
-        """Take unfinished jobs whose lease expired (or that `owner` already holds); renew their lease."""
+    async def claim(
+        self, owner: str, lease_s: float, limit: int = 500, known: Collection[str] = ()
+    ) -> list[Job]:
+        """Take unfinished jobs whose lease expired (or that `owner` already holds); renew their lease.
+        Jobs in `known` (the caller drives them already) are leased but not returned."""
         ...
 
     async def renew(self, owner: str, lease_s: float) -> int:

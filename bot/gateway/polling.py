@@ -151,7 +151,7 @@ class PollPlan:
     crowd of them still notices the first completions soon, and are re-planned when history appears.
     """
 
-    dense_s: float = 1.8  # through the window: a finished video is noticed within this
+    dense_s: float = 1.7  # through the window: a finished video is noticed within this
     sparse_s: float = 25.0  # longest wait before the window (and without history, for non-scouts)
     start_s: float = 3.0
     factor: float = 1.5
@@ -192,12 +192,12 @@ def next_poll_delay(
             delay = min(plan.start_s * plan.factor**polls, plan.cap_s) * spread
         else:
             # The first wait at a random phase, so that polls of a crowd started together spread out.
-            delay = plan.sparse_s * ((0.5 + r) if polls == 0 else spread)
+            delay = plan.sparse_s * ((1.0 + r) if polls == 0 else spread)
     elif elapsed < window.low - plan.dense_s:
         gap = window.low - elapsed  # land on the window's start, in even steps of at most sparse_s
         delay = gap / math.ceil(gap / plan.sparse_s)
     elif elapsed <= window.high + plan.late_margin_s:
-        delay = plan.dense_s * spread
+        delay = plan.dense_s * (1.0 - 2.0 * plan.jitter * r)  # jittered below: never a longer gap
     else:
         # Late: back off as before (geometric from start_s, as if the old pace began at the end).
         late = elapsed - window.high - plan.late_margin_s
