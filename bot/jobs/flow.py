@@ -139,7 +139,12 @@ class JobFlow:
     async def _usual_time(self) -> float | None:
         """The usual generation time for this job, read once per flow."""
         if not self._estimated:
-            self._estimate, self._estimated = await estimate_for(self.deps, self.job), True
+            # From this process's view of recent times (no query), else the model's other durations.
+            kind = (self.job.model, self.job.duration)
+            estimate = await self.deps.generation_times.usual(self.store, kind)
+            if estimate is None:
+                estimate = await estimate_for(self.deps, self.job)
+            self._estimate, self._estimated = estimate, True
         return self._estimate
 
     def cleanup(self) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
 from bot.gateway.polling import Window
+from storage.estimates import WINDOW as ESTIMATE_WINDOW
 
 Kind = tuple[str, int]  # model, duration
 RECENT = 64  # generation times per kind that make its window
@@ -56,6 +58,15 @@ class GenerationTimes:
             if times:
                 self._set(kind, deque(times, maxlen=RECENT))
         return self._windows.get(kind)
+
+    async def usual(self, store: TimesSource, kind: Kind) -> float | None:
+        """The moving median of `kind`'s recent generation times, as `Store.generation_time_estimate`
+        gives it for the same model and duration; None without history of that kind here."""
+        await self.window(store, kind)
+        times = self._times.get(kind)
+        if not times:
+            return None
+        return float(statistics.median(list(times)[-ESTIMATE_WINDOW:]))
 
     def record(self, kind: Kind, seconds: float) -> None:
         """A job of `kind` finished generating after `seconds` (already in the store)."""
