@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.gateway.aio_transport import AiohttpTransport
 from bot.gateway.client import GatewayClient
-from bot.jobs.pace import GenerationTimes
+from bot.gateway.pace import GenerationTimes
 from bot.policy import ContentPolicy
 from bot.settings import Settings
 from bot.slack.api import make_web_client

@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
+from bot.gateway.pace import RECENT, SCOUTS, GenerationTimes
 from bot.gateway.polling import MAX_RETRY_AFTER_S, PollPlan, Window, next_poll_delay
-from bot.jobs.pace import RECENT, SCOUTS, GenerationTimes
 from storage import LedgerConfig, open_store
 
 PLAN = PollPlan()  # dense 1.7 s, sparse ≤ 25 s, old pace 3 s ×1.5 up to 4.5 s, ±5%
@@ -101,6 +101,17 @@ async def test_view_is_seeded_from_the_store_and_fed_by_completions(store):
     for _ in range(RECENT):
         times.record(KIND, 60.0)  # only the recent ones count
     assert await times.window(store, KIND) == Window(low=60.0, high=60.0)
+
+
+async def test_usual_time_is_the_stores_moving_median_without_a_query_each(store):
+    times = GenerationTimes()
+    assert await times.usual(store, KIND) is None
+    for i, seconds in enumerate((40.0, 42.0, 300.0, 41.0, 39.0)):
+        await store.record_generation_time(*KIND, seconds, 100.0 + i)
+        times.record(KIND, seconds)
+    assert await times.usual(store, KIND) == await store.generation_time_estimate(*KIND) == 41.0
+    fresh = GenerationTimes()  # another process: seeded from the store
+    assert await fresh.usual(store, KIND) == 41.0
 
 
 async def test_waiting_jobs_are_woken_when_history_appears_or_moves_earlier():

@@ -19,10 +19,10 @@ from bot import metrics
 from bot.deps import START_DEFER_MAX_S, Deps
 from bot.gateway.client import CreateRequest, GatewayJob
 from bot.gateway.media import download_result
+from bot.gateway.pace import Kind
 from bot.gateway.polling import PollPlan, next_poll_delay
 from bot.jobs.alerts import check_alerts
 from bot.jobs.delivery import announce, deliver, post_failure
-from bot.jobs.pace import Kind
 from bot.jobs.queue import QueueNotices, estimate_for, queued_place
 from bot.jobs.status import StatusMessage
 from bot.logs import log_event
