@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from bot.gateway.pace import RECENT, SCOUTS, GenerationTimes
+from bot.gateway.pace import HORIZON_S, RECENT, RELOAD_S, SCOUTS, GenerationTimes
 from bot.gateway.polling import MAX_RETRY_AFTER_S, PollPlan, Window, next_poll_delay
 from storage import LedgerConfig, open_store
 
@@ -93,14 +93,20 @@ async def store(tmp_path):
 async def test_view_is_seeded_from_the_store_and_fed_by_completions(store):
     for i, seconds in enumerate((50.0, 47.0, 70.0)):
         await store.record_generation_time(*KIND, seconds, float(i))
-    times = GenerationTimes()
+    now = [1000.0]
+    times = GenerationTimes(clock=lambda: now[0])
     assert await times.window(store, KIND) == Window(low=47.0, high=70.0)
     assert await times.window(store, ("other/model", 5)) is None
-    times.record(KIND, 72.5)  # this replica's completion, already in the store
-    assert await times.window(store, KIND) == Window(low=47.0, high=72.5)
-    for _ in range(RECENT):
-        times.record(KIND, 60.0)  # only the recent ones count
-    assert await times.window(store, KIND) == Window(low=60.0, high=60.0)
+    times.record(KIND, 72.5)  # this replica's completion
+    times.record(KIND, 44.0)
+    assert await times.window(store, KIND) == Window(low=44.0, high=72.5)
+    # A crowd started together finishes in order: its fast end still counts after many slow ones.
+    for _ in range(RECENT * 2):
+        times.record(KIND, 60.0)
+    now[0] += RELOAD_S
+    assert await times.window(store, KIND) == Window(low=44.0, high=72.5)
+    now[0] += HORIZON_S  # long after: what was seen here ages out, the store's recent times stay
+    assert await times.window(store, KIND) == Window(low=47.0, high=70.0)
 
 
 async def test_usual_time_is_the_stores_moving_median_without_a_query_each(store):

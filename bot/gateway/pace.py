@@ -21,9 +21,11 @@ from bot.gateway.polling import Window
 from storage.estimates import WINDOW as ESTIMATE_WINDOW
 
 Kind = tuple[str, int]  # model, duration
-RECENT = 64  # generation times per kind that make its window
+RECENT = 64  # generation times per kind read from the store for its window
 SCOUTS = 8  # without history, this many of a kind's earliest jobs keep the old pace
 RELOAD_S = 60.0
+HORIZON_S = 600.0  # every generation seen here this recently counts in the window
+SEEN_MAX = 10_000
 WAKE_EARLIER_S = 1.0  # a window starting this much earlier re-plans the jobs waiting for it
 
 
@@ -41,7 +43,9 @@ class GenerationTimes:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._times: dict[Kind, deque[float]] = {}
+        self._stored: dict[Kind, list[float]] = {}  # the last RECENT in the store, at the last read
+        self._seen: dict[Kind, deque[tuple[float, float]]] = {}  # (when, seconds) finished here
+        self._times: dict[Kind, deque[float]] = {}  # the last few, for the usual time
         self._windows: dict[Kind, Window] = {}
         self._loaded_at: dict[Kind, float] = {}
         self._waiters: dict[Kind, set[asyncio.Future[bool]]] = {}
@@ -54,9 +58,11 @@ class GenerationTimes:
         loaded = self._loaded_at.get(kind)
         if loaded is None or now - loaded >= RELOAD_S:
             self._loaded_at[kind] = now  # one read at a time: the others use what is here
-            times = await store.recent_generation_times(kind[0], kind[1], RECENT)
-            if times:
-                self._set(kind, deque(times, maxlen=RECENT))
+            stored = await store.recent_generation_times(kind[0], kind[1], RECENT)
+            self._stored[kind] = stored
+            if kind not in self._times or not self._seen.get(kind):
+                self._times[kind] = deque(stored[-ESTIMATE_WINDOW:], maxlen=ESTIMATE_WINDOW)
+            self._rebuild(kind)
         return self._windows.get(kind)
 
     async def usual(self, store: TimesSource, kind: Kind) -> float | None:
@@ -66,20 +72,32 @@ class GenerationTimes:
         times = self._times.get(kind)
         if not times:
             return None
-        return float(statistics.median(list(times)[-ESTIMATE_WINDOW:]))
+        return float(statistics.median(times))
 
     def record(self, kind: Kind, seconds: float) -> None:
-        """A job of `kind` finished generating after `seconds` (already in the store)."""
-        times = self._times.get(kind)
-        if times is None:
-            times = deque(maxlen=RECENT)
-        times.append(seconds)
-        self._set(kind, times)
-
-    def _set(self, kind: Kind, times: deque[float]) -> None:
+        """A job of `kind` finished generating after `seconds` (the store is told too)."""
+        self._seen.setdefault(kind, deque(maxlen=SEEN_MAX)).append((self._clock(), seconds))
+        self._times.setdefault(kind, deque(maxlen=ESTIMATE_WINDOW)).append(seconds)
         before = self._windows.get(kind)
-        self._times[kind] = times
-        window = Window(low=min(times), high=max(times))
+        if before is None:
+            self._update(kind, Window(low=seconds, high=seconds))
+        elif not before.low <= seconds <= before.high:
+            self._update(kind, Window(low=min(before.low, seconds), high=max(before.high, seconds)))
+
+    def _rebuild(self, kind: Kind) -> None:
+        """The window from the store's recent times and every one seen here within HORIZON_S: a crowd
+        started together finishes in order, so the last few alone would only show its slow end."""
+        seen = self._seen.get(kind)
+        if seen:
+            horizon = self._clock() - HORIZON_S
+            while seen and seen[0][0] < horizon:
+                seen.popleft()
+        times = [*self._stored.get(kind, ()), *(s for _, s in seen or ())]
+        if times:
+            self._update(kind, Window(low=min(times), high=max(times)))
+
+    def _update(self, kind: Kind, window: Window) -> None:
+        before = self._windows.get(kind)
         self._windows[kind] = window
         if before is None or window.low < before.low - WAKE_EARLIER_S:
             for future in self._waiters.pop(kind, set()):
