@@ -12,7 +12,9 @@ import aiohttp
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.gateway.aio_transport import AiohttpTransport
 from bot.gateway.client import GatewayClient
+from bot.gateway.pace import GenerationTimes
 from bot.policy import ContentPolicy
 from bot.settings import Settings
 from bot.slack.api import make_web_client
@@ -54,6 +56,8 @@ class Deps:
     policy: ContentPolicy = field(default_factory=ContentPolicy)
     # How often each response_url was used (Slack takes 5 posts within 30 minutes).
     response_urls: ResponseUrls = field(default_factory=ResponseUrls)
+    # Recent generation times per model and duration, for planning polls without a query each.
+    generation_times: GenerationTimes = field(default_factory=GenerationTimes)
     # Channels this process joined (or found it cannot join): conversations.join once per channel.
     joined: set[str] = field(default_factory=set)
 
@@ -88,10 +92,10 @@ async def open_deps(settings: Settings, *, clock: Callable[[], float] = time.tim
     """Open the database and HTTP clients; close them all on the way out."""
     store = await open_store(settings.database_url, ledger_config(settings, clock))
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    gateway_limits = httpx.Limits(
-        max_connections=GATEWAY_IN_FLIGHT, max_keepalive_connections=GATEWAY_IN_FLIGHT
+    # Polls are most of the app's requests: httpx's interface over aiohttp's cheaper connection pool.
+    gateway_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(30.0, connect=5.0), transport=AiohttpTransport(limit=GATEWAY_IN_FLIGHT)
     )
-    gateway_http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), limits=gateway_limits)
     http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0), limits=limits)
     # One pool of keep-alive connections to Slack for every Web API call (no handshake per call).
     slack_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SLACK_CONNECTIONS))

@@ -5,7 +5,7 @@ This file is the contract. `storage.open_store(url, config)` returns a `Store`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -172,8 +172,11 @@ class Store(Protocol):
         """Set non-state fields (status_ts, attempts, last_error, ...)."""
         ...
 
-    async def claim(self, owner: str, lease_s: float, limit: int = 500) -> list[Job]:
-        """Take unfinished jobs whose lease expired (or that `owner` already holds); renew their lease."""
+    async def claim(
+        self, owner: str, lease_s: float, limit: int = 500, known: Collection[str] = ()
+    ) -> list[Job]:
+        """Take unfinished jobs whose lease expired (or that `owner` already holds); renew their lease.
+        Jobs in `known` (the caller drives them already) are leased but not returned."""
         ...
 
     async def renew(self, owner: str, lease_s: float) -> int:
@@ -195,6 +198,10 @@ class Store(Protocol):
     # --- generation times -------------------------------------------------------
     async def record_generation_time(self, model: str, duration_s: int, seconds: float, now: float) -> None:
         """Remember how long the gateway took for a `duration_s`-second video of `model`."""
+        ...
+
+    async def recent_generation_times(self, model: str, duration_s: int, limit: int) -> list[float]:
+        """The last `limit` generation times (seconds) of this model and duration, oldest first."""
         ...
 
     async def generation_time_estimate(self, model: str, duration_s: int) -> float | None:

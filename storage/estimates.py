@@ -44,6 +44,18 @@ class Estimates:
                     oldest_kept,
                 )
 
+    async def recent_generation_times(self, model: str, duration_s: int, limit: int) -> list[float]:
+        """The last `limit` generation times (seconds) of this model and duration, oldest first."""
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT seconds FROM generation_times WHERE model = ? AND duration = ?"
+                " ORDER BY recorded_at DESC LIMIT ?",
+                model,
+                duration_s,
+                limit,
+            )
+        return [float(r["seconds"]) for r in reversed(rows)]
+
     async def generation_time_estimate(self, model: str, duration_s: int) -> float | None:
         """Moving median of the last generations of this model and duration, in seconds.
 

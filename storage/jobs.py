@@ -3,7 +3,7 @@ replica leases."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from enum import Enum
 from typing import Any
 
@@ -116,8 +116,11 @@ class Jobs:
         )
         return job_from_row(rows[0]) if rows else None
 
-    async def claim(self, owner: str, lease_s: float, limit: int = 500) -> list[Job]:
-        """Take unfinished jobs that are free (lease expired or never set) or already ours."""
+    async def claim(
+        self, owner: str, lease_s: float, limit: int = 500, known: Collection[str] = ()
+    ) -> list[Job]:
+        """Take unfinished jobs that are free (lease expired or never set) or already ours; the jobs in
+        `known` (the caller drives them already) are leased but not read back."""
         now = self._clock()
         # PostgreSQL: rows another replica is claiming right now are skipped, not waited for.
         # SQLite: BEGIN IMMEDIATE makes the whole claim exclusive across connections.
@@ -138,8 +141,12 @@ class Jobs:
                 now + lease_s,
                 *ids,
             )
+            wanted = [i for i in ids if i not in known]
+            if not wanted:
+                return []
             rows = await tx.fetchall(
-                f"SELECT * FROM jobs WHERE id IN ({marks}) ORDER BY created_at, id", *ids
+                f"SELECT * FROM jobs WHERE id IN ({placeholders(len(wanted))}) ORDER BY created_at, id",
+                *wanted,
             )
         return [job_from_row(row) for row in rows]
 

@@ -11,6 +11,7 @@ from email.utils import formatdate
 import httpx
 import pytest
 
+from bot.gateway.aio_transport import AiohttpTransport
 from bot.gateway.client import CreateRequest, GatewayClient, GatewayJob
 from bot.sim.gateway import Simulator
 from bot.ui.words.reasons import user_reason
@@ -50,9 +51,21 @@ async def sim():
     await simulator.stop()
 
 
+def new_http(kind: str, timeout: float) -> httpx.AsyncClient:
+    """httpx's own transport, or the app's: httpx over aiohttp's pool (both must behave alike)."""
+    if kind == "aiohttp":
+        return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(limit=8))
+    return httpx.AsyncClient(timeout=timeout)
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+def kind(request):
+    return request.param
+
+
 @pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=5.0) as client:
+async def http(kind):
+    async with new_http(kind, 5.0) as client:
         yield client
 
 
@@ -196,9 +209,9 @@ async def test_503_on_poll_forever_raises_after_max_attempts(sim, http):
     assert sim.jobs[job.id].polls == 4 and len(sleep.delays) == 3
 
 
-async def test_create_timeout_after_send_is_not_resent(sim):
+async def test_create_timeout_after_send_is_not_resent(sim, kind):
     sim.configure(create_delay_s=1.0)
-    async with httpx.AsyncClient(timeout=0.3) as http:
+    async with new_http(kind, 0.3) as http:
         client, sleep = make_client(http, sim.base_url)
         with pytest.raises(GatewayTimeout) as info:
             await client.create_job(REQ, idempotency_key="k")
@@ -206,9 +219,9 @@ async def test_create_timeout_after_send_is_not_resent(sim):
     assert sim.create_count == 1 and len(sim.jobs) == 1 and sleep.delays == []
 
 
-async def test_poll_timeout_is_retried_then_raised(sim):
+async def test_poll_timeout_is_retried_then_raised(sim, kind):
     sim.configure(take_s=0, get_delay_s=1.0)
-    async with httpx.AsyncClient(timeout=0.3) as http:
+    async with new_http(kind, 0.3) as http:
         client, sleep = make_client(http, sim.base_url, max_attempts=2)
         job = await client.create_job(REQ, idempotency_key="k")
         with pytest.raises(GatewayTimeout) as info:

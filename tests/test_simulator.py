@@ -123,6 +123,22 @@ async def test_faults_via_http_config_and_state(sim, http):
     assert state["jobs"][job["id"]]["status"] == "failed"
 
 
+async def test_take_spread_gives_each_job_its_own_generation_time(sim, http):
+    root = sim.media_origin
+    set_cfg = await http.post(f"{root}/_sim/config", json={"take_s": 60, "take_spread": 0.25})
+    assert set_cfg.status_code == 200 and set_cfg.json()["config"]["take_spread"] == 0.25
+    assert (await http.post(f"{root}/_sim/config", json={"take_spread": 1.0})).status_code == 400
+    for _ in range(40):
+        assert (await create(http, sim)).status_code == 200
+    state = (await http.get(f"{root}/_sim/state")).json()
+    takes = [job["take_s"] for job in state["jobs"].values()]
+    assert all(45.0 <= take <= 75.0 for take in takes) and len(set(takes)) == len(takes)
+    assert all(j["completed_at"] == pytest.approx(j["created"] + j["take_s"]) for j in state["jobs"].values())
+    await http.post(f"{root}/_sim/config", json={"take_s": 60})  # no spread: every job alike
+    job = (await create(http, sim)).json()
+    assert (await http.get(f"{root}/_sim/state")).json()["jobs"][job["id"]]["take_s"] == 60.0
+
+
 async def test_get_status_only_for_first_polls(sim, http):
     sim.configure(take_s=0, get_status=429, get_status_times=2, retry_after="1", error_body="html")
     job = (await create(http, sim)).json()

@@ -6,6 +6,7 @@ the gateway client share one tested notion of "how long to wait next".
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -127,4 +128,82 @@ def poll_delay(backoff: Backoff, deadline: Deadline | None, retry_after: float |
     delay = backoff.next_delay(retry_after)
     if deadline is not None:
         delay = min(delay, deadline.remaining())
+    return delay
+
+
+# --- predictive polling -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """When recent generations of one model and duration finished, in seconds after submission."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class PollPlan:
+    """How a job is polled: sparsely until its window, densely through it, then the old pace.
+
+    Without a window (no history yet) a scout (one of the first jobs of its kind) keeps the old pace
+    (`start_s`, ×`factor`, up to `cap_s`); the others poll every `sparse_s` at a random phase, so a
+    crowd of them still notices the first completions soon, and are re-planned when history appears.
+    """
+
+    dense_s: float = 1.7  # through the window: a finished video is noticed within this
+    sparse_s: float = 25.0  # longest wait before the window (and without history, for non-scouts)
+    start_s: float = 3.0
+    factor: float = 1.5
+    cap_s: float = 4.5
+    jitter: float = 0.05
+    late_margin_s: float = 10.0  # dense this long past the slowest recent generation
+
+    @classmethod
+    def for_cap(cls, cap_s: float) -> PollPlan:
+        """The plan whose old pace tops out at `cap_s` (the setting); every interval scales with it."""
+        k = cap_s / cls.cap_s
+        return cls(
+            dense_s=cls.dense_s * k,
+            sparse_s=cls.sparse_s * k,
+            start_s=cls.start_s * k,
+            cap_s=cap_s,
+            late_margin_s=cls.late_margin_s * k,
+        )
+
+
+def next_poll_delay(
+    plan: PollPlan,
+    *,
+    elapsed: float,
+    polls: int,
+    window: Window | None,
+    scout: bool = True,
+    r: float = 0.5,
+    retry_after: float | None = None,
+    deadline_left: float | None = None,
+) -> float:
+    """Seconds from a poll (or the submission, `polls` == 0) made `elapsed` seconds after submission
+    to the next poll. `r` in [0, 1) is this poll's random draw (jitter, phase). A Retry-After wins;
+    the result never passes the job's deadline."""
+    spread = 1.0 + plan.jitter * (2.0 * r - 1.0)
+    if window is None:
+        if scout:
+            delay = min(plan.start_s * plan.factor**polls, plan.cap_s) * spread
+        else:
+            # The first wait at a random phase, so that polls of a crowd started together spread out.
+            delay = plan.sparse_s * ((1.0 + r) if polls == 0 else spread)
+    elif elapsed < window.low - plan.dense_s:
+        gap = window.low - elapsed  # land on the window's start, in even steps of at most sparse_s
+        delay = gap / math.ceil(gap / plan.sparse_s)
+    elif elapsed <= window.high + plan.late_margin_s:
+        delay = plan.dense_s * (1.0 - 2.0 * plan.jitter * r)  # jittered below: never a longer gap
+    else:
+        # Late: back off as before (geometric from start_s, as if the old pace began at the end).
+        late = elapsed - window.high - plan.late_margin_s
+        delay = min(plan.start_s + (plan.factor - 1.0) * late, plan.cap_s) * spread
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_S))
+    if deadline_left is not None:
+        delay = min(delay, max(0.0, deadline_left))
     return delay

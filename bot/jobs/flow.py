@@ -9,9 +9,9 @@ compare-and-set in the store, and money moves only with the finishing transition
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+import random
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,14 @@ from bot import metrics
 from bot.deps import START_DEFER_MAX_S, Deps
 from bot.gateway.client import CreateRequest, GatewayJob
 from bot.gateway.media import download_result
-from bot.gateway.polling import Backoff
+from bot.gateway.pace import Kind
+from bot.gateway.polling import PollPlan, next_poll_delay
 from bot.jobs.alerts import check_alerts
-from bot.jobs.delivery import announce, deliver, post_failure, video_filename
+from bot.jobs.delivery import announce, deliver, post_failure
 from bot.jobs.queue import QueueNotices, estimate_for, queued_place
 from bot.jobs.status import StatusMessage
+from bot.jobs.ticket import EarlyTicket
 from bot.logs import log_event
-from bot.slack.api import UploadTicket, request_ticket
 from bot.ui.words import reasons
 from bot.ui.words.reasons import user_reason
 from bot.ui.words.thread import STATUS_WAITING_FOR_SLACK
@@ -67,10 +68,11 @@ class JobFlow:
         self.store = deps.store
         self.status = StatusMessage(deps)
         self.file: Path | None = None
-        self._ticket: asyncio.Task[UploadTicket] | None = None  # asked for while downloading
+        self._ticket = EarlyTicket(deps)  # asked for while downloading
         self.resumed = job.state not in (S.ACCEPTED, S.QUEUED) or job.status_ts is not None
         self._estimate: float | None = None
         self._estimated = False
+        self._generation: tuple[float, float] | None = None  # seconds, when: to store after the download
 
     async def run(self) -> None:
         """Take the job step by step from its stored state to a finished one."""
@@ -139,13 +141,18 @@ class JobFlow:
     async def _usual_time(self) -> float | None:
         """The usual generation time for this job, read once per flow."""
         if not self._estimated:
-            self._estimate, self._estimated = await estimate_for(self.deps, self.job), True
+            # From this process's view of recent times (no query), else the model's other durations.
+            kind = (self.job.model, self.job.duration)
+            estimate = await self.deps.generation_times.usual(self.store, kind)
+            if estimate is None:
+                estimate = await estimate_for(self.deps, self.job)
+            self._estimate, self._estimated = estimate, True
         return self._estimate
 
     def cleanup(self) -> None:
         """Delete the downloaded file, if any."""
         self.status.close()
-        self._drop_ticket()
+        self._ticket.drop()
         if self.file is not None:
             with contextlib.suppress(OSError):
                 self.file.unlink()
@@ -252,16 +259,26 @@ class JobFlow:
         await self._fail(reasons.REASON_UNSURE_CREATE)
 
     async def _poll(self) -> None:
+        kind = (self.job.model, self.job.duration)
+        submitted = self.job.submitted_at if self.job.submitted_at is not None else self.deps.clock()
+        self.deps.generation_times.polling(kind, self.job.id, submitted)
+        try:
+            await self._poll_until_done(kind, submitted)
+        finally:
+            self.deps.generation_times.done_polling(kind, self.job.id)
+
+    async def _poll_until_done(self, kind: Kind, submitted: float) -> None:
+        """Poll where the video is likely to be ready (see `PollPlan`) until the job moves on."""
         assert self.job.gateway_job_id is not None
-        cap = self.deps.settings.poll_max_interval_s
-        # 3 s, 4.5 s, then every 4.5 s (±5%): a 60 s video takes ~14 polls and is seen within ~4.7 s.
-        backoff = Backoff(start_s=min(3.0, cap), cap_s=cap, jitter=0.05)
-        unreadable = 0
+        plan = PollPlan.for_cap(self.deps.settings.poll_max_interval_s)
+        last, polls, unreadable = submitted, 0, 0
+        retry_after: float | None = None
         while self.job.state in _POLLING:
+            await self._wait_to_poll(plan, kind, submitted, last, polls, retry_after)
             if self._past_deadline():
                 await self._fail(reasons.REASON_TIMEOUT, expired=True)
                 return
-            await asyncio.sleep(backoff.next_delay())
+            last, polls, retry_after = self.deps.clock(), polls + 1, None
             try:
                 answer = await self.deps.gateway.get_job(self.job.gateway_job_id)
             except GatewayError as exc:
@@ -271,21 +288,41 @@ class JobFlow:
                 if not exc.retryable or unreadable >= MAX_UNREADABLE_POLLS:
                     await self._fail(user_reason(exc))
                     return
-                if exc.retry_after:
-                    backoff.hold(exc.retry_after)
+                last, retry_after = self.deps.clock(), exc.retry_after  # counted from the answer
                 continue
             unreadable = 0
             await self._on_answer(answer)
 
+    async def _wait_to_poll(
+        self, plan: PollPlan, kind: Kind, submitted: float, last: float, polls: int, retry_after: float | None
+    ) -> None:
+        """Sleep until the plan's next poll after the one at `last`; re-planned when woken because
+        this kind's history moved (e.g. its first generation finished)."""
+        times, r = self.deps.generation_times, random.random()
+        while True:
+            window = await times.window(self.store, kind)
+            delay = next_poll_delay(
+                plan,
+                elapsed=last - submitted,
+                polls=polls,
+                window=window,
+                scout=window is not None or times.is_scout(kind, self.job.id),
+                r=r,
+                retry_after=retry_after,
+                deadline_left=self.job.deadline_at - last,
+            )
+            if not await times.sleep(kind, last + delay - self.deps.clock()):
+                return
+
     async def _on_answer(self, answer: GatewayJob) -> None:
         if answer.status == "completed" and answer.result is not None:
+            self._generated()
             await self._move(
                 S.DOWNLOADING,
                 result_url=answer.result.url,
                 result_duration=answer.result.duration,
                 result_resolution=answer.result.resolution,
             )
-            await self._record_generation_time()
         elif answer.status == "failed":
             detail = answer.error.message if answer.error is not None else None
             await self._fail(reasons.reason_gateway_failed(detail))
@@ -295,21 +332,24 @@ class JobFlow:
             now = self.deps.clock()
             await self.status.refresh(self.job, now=now, estimate_s=await self._usual_time())
 
-    async def _record_generation_time(self) -> None:
-        """Feed the estimates shown to later jobs: how long the gateway took for this one."""
+    def _generated(self) -> None:
+        """This job's generation time feeds the poll plans at once (the store follows the download)."""
         if self.job.submitted_at is None:  # submitted before the column existed
             return
         now = self.deps.clock()
-        await self.store.record_generation_time(
-            self.job.model, self.job.duration, max(0.0, now - self.job.submitted_at), now
-        )
+        self._generation = (max(0.0, now - self.job.submitted_at), now)
+        self.deps.generation_times.record((self.job.model, self.job.duration), self._generation[0])
 
     async def _download(self) -> None:
         # No status edit here: the download starts the moment the job is seen completed, and the
         # next edit ("uploading") follows within seconds.
-        if not await self._fetch():
-            return
-        await self._move(S.UPLOADING)
+        fetched = await self._fetch()
+        if self._generation is not None:  # for the estimates shown to later jobs (and other replicas)
+            seconds, now = self._generation
+            self._generation = None
+            await self.store.record_generation_time(self.job.model, self.job.duration, seconds, now)
+        if fetched:
+            await self._move(S.UPLOADING)
 
     async def _fetch(self) -> bool:
         assert self.job.result_url is not None
@@ -324,29 +364,15 @@ class JobFlow:
                     min_rate_bytes_per_s=settings.download_min_rate_kbps * 1024,
                     rate_grace_s=settings.download_grace_s,
                     stall_timeout_s=max(settings.download_grace_s, 5.0),
-                    on_length=self._ask_ticket,
+                    on_length=lambda length: self._ticket.ask(self.job, length),
                 )
         except MediaError as exc:
-            self._drop_ticket()
+            self._ticket.drop()
             await self.store.update(self.job.id, last_error=repr(exc)[:500])
             log_event(log, "job.media_refused", job_id=self.job.id, user=self.job.user_id, error=repr(exc))
             await self._fail(user_reason(exc))
             return False
         return True
-
-    def _ask_ticket(self, length: int) -> None:
-        """The upload ticket, asked for beside the download (one Slack round trip off the way)."""
-        self._drop_ticket()
-        ticket = request_ticket(client=self.deps.slack, filename=video_filename(self.job), length=length)
-        self._ticket = asyncio.create_task(ticket, name=f"ticket-{self.job.id}")
-
-    def _drop_ticket(self) -> None:
-        """Forget an upload ticket not used (unused, it expires at Slack)."""
-        task, self._ticket = self._ticket, None
-        if task is not None and not task.done():
-            task.cancel()
-        elif task is not None and not task.cancelled():
-            task.exception()  # retrieved: a failed one was asked again or is not needed
 
     async def _upload(self) -> None:
         if self.job.status_ts is None and not await self._announce():
@@ -360,7 +386,7 @@ class JobFlow:
             return
         assert self.file is not None
         try:
-            await deliver(self.deps, self.job, self.file, hold=self._hold, ticket=self._ticket)
+            await deliver(self.deps, self.job, self.file, hold=self._hold, ticket=self._ticket.task)
         finally:
             self.cleanup()
         await self._finish(S.DELIVERED, billed=billed_seconds(self.job))

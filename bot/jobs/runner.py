@@ -155,7 +155,8 @@ class JobRunner:
         # Replicas share the workspace's Slack rate limits: each paces at its share of them.
         self._deps.pacer.set_replicas(await store.heartbeat(self._deps.owner, settings.lease_s))
         started = 0
-        held = await store.claim(self._deps.owner, settings.lease_s)
+        # The jobs this replica drives already are leased, not read back (thousands in flight).
+        held = await store.claim(self._deps.owner, settings.lease_s, known=frozenset(self._tasks))
         for job in held:
             if job.state is JobState.QUEUED and job.status_ts is not None:
                 continue  # shown in its thread already; it waits for the queue, not for a task

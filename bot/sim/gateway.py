@@ -165,11 +165,11 @@ async def _get_job(request: web.Request) -> web.StreamResponse:
         message = faults.fail if isinstance(faults.fail, str) else "the model could not generate this video"
         payload["error"] = {"type": "generation_failed", "message": message}
     elif status == "completed":
+        if job.seen_completed_at is None:
+            job.seen_completed_at = time.time()
         broken = broken_job_body(faults.result, job.id, job.duration)
         if broken is not None:
             return broken
-        if job.seen_completed_at is None:
-            job.seen_completed_at = time.time()
         width, height = frame_size(job.aspect_ratio)
         billed = faults.billed_duration if faults.billed_duration is not None else job.duration
         payload["result"] = {

@@ -8,6 +8,7 @@ tokens like `[sim:fail]` or `[sim:take_s=0.2]`.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import time
 from collections import deque
@@ -41,6 +42,7 @@ ERROR_TYPES = {
 
 NOT_MP4_BODY = b"<!doctype html><html><body><h1>Access denied</h1></body></html>\n"
 CHUNK = 256 * 1024
+_RNG = random.Random()  # generation times spread by `take_spread`
 
 
 class Faults(BaseModel):
@@ -49,6 +51,8 @@ class Faults(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     take_s: float = Field(default=1.0, ge=0)  # seconds from create until completed
+    # Each job takes take_s × uniform(1 - take_spread, 1 + take_spread): jobs of one kind differ.
+    take_spread: float = Field(default=0.0, ge=0, lt=1)
     fail: bool | str = False  # the job ends `failed` (a string is the error message)
     stall: bool = False  # the job never completes
     create_status: int | None = Field(default=None, ge=400, le=599)  # answered to creates instead of a job
@@ -109,6 +113,11 @@ class SimJob:
     error_polls: int = 0  # polls answered with `get_status`
     media_requests: int = 0
     first_media_at: float | None = None  # epoch of the first download request (benchmarks)
+    take: float = field(init=False)  # this job's generation time: take_s, spread by take_spread
+
+    def __post_init__(self) -> None:
+        spread = self.faults.take_spread
+        self.take = self.faults.take_s * (_RNG.uniform(1.0 - spread, 1.0 + spread) if spread else 1.0)
 
     @property
     def duration(self) -> int:
@@ -123,12 +132,12 @@ class SimJob:
         """Epoch time the job becomes (or became) completed; None if it never will."""
         if self.faults.stall or self.faults.fail:
             return None
-        return self.created + self.faults.take_s
+        return self.created + self.take
 
     def status(self, now_mono: float | None = None) -> str:
         """queued → processing → completed/failed, by time since creation."""
         elapsed = (time.monotonic() if now_mono is None else now_mono) - self.created_mono
-        take = self.faults.take_s
+        take = self.take
         if elapsed < take * 0.25:
             return "queued"
         if self.faults.stall or elapsed < take:
@@ -144,6 +153,7 @@ class SimJob:
             "idempotency_key": self.idempotency_key,
             "created": self.created,
             "completed_at": self.completed_at,
+            "take_s": self.take,
             "polls": self.polls,
             "media_requests": self.media_requests,
             "first_media_at": self.first_media_at,

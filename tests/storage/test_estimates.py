@@ -33,6 +33,16 @@ async def test_only_the_last_window_counts(store):
     assert await store.generation_time_estimate(MODEL, 5) == 20.0
 
 
+async def test_recent_times_oldest_first_for_one_model_and_duration(store):
+    for i, seconds in enumerate([61.0, 48.0, 70.0, 55.0]):
+        await store.record_generation_time(MODEL, 5, seconds, 100.0 + i)
+    await store.record_generation_time(MODEL, 10, 99.0, 200.0)
+    await store.record_generation_time("other/model", 5, 5.0, 201.0)
+    assert await store.recent_generation_times(MODEL, 5, 3) == [48.0, 70.0, 55.0]
+    assert await store.recent_generation_times(MODEL, 5, 10) == [61.0, 48.0, 70.0, 55.0]
+    assert await store.recent_generation_times(MODEL, 6, 10) == []
+
+
 async def test_other_durations_scale(store):
     await store.record_generation_time(MODEL, 5, 50.0, 1.0)  # 10 s per second of video
     await store.record_generation_time(MODEL, 10, 80.0, 2.0)  # 8 s per second

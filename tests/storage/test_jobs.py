@@ -153,6 +153,17 @@ async def test_claim_renew_drop_with_two_owners(store, clock):
     assert await store.taken_by_others("r2") == set()
 
 
+async def test_claim_leases_known_jobs_without_reading_them_back(store, clock):
+    a = await store.reserve(new_job(user="U1"), owner="r1", lease_s=30)
+    b = await store.reserve(new_job(user="U2"), owner="r1", lease_s=30)
+    clock.advance(20)
+    assert [j.id for j in await store.claim("r1", 30, known={a.id})] == [b.id]
+    assert await store.claim("r1", 30, known={a.id, b.id}) == []
+    clock.advance(20)  # both leases were extended by the claim, known or not
+    assert await store.claim("r2", 30) == []
+    assert (await store.get_job(a.id)).lease_until == clock.now + 10
+
+
 async def test_claim_skips_finished_and_null_leases_are_free(store):
     job = await store.reserve(new_job(), owner="r1", lease_s=30)
     await store.update(job.id, lease_until=None, owner=None)
