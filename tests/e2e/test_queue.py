@@ -152,7 +152,9 @@ async def _submitted(app, job_id: str) -> bool:
 
 
 async def test_admin_cancels_anyones_queued_video(make_app, sim, slack):
-    app, _, queued = await _running_and_queued(make_app, sim, 2.0, "one", "two")
+    # The running video takes long against Slack's post pace: the queued one is still queued when
+    # both are announced (with predictive polls a 2 s one may have started the queued one by then).
+    app, _, queued = await _running_and_queued(make_app, sim, 6.0, "one", "two")
     assert "Cancelled" in await _cancel(app, slack, queued, ADMIN)
     job = await app.store.get_job(queued.id)
     assert job.cancelled_by == ADMIN and "Cancelled by <@U0ADMIN01>" in _status(slack, job).text
