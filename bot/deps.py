@@ -27,6 +27,7 @@ from storage.api import LedgerConfig, Store
 START_CONCURRENCY = 4
 START_DEFER_MAX_S = 1.0  # a job waits at most this long after its acceptance for a quiet moment
 UPLOAD_CONCURRENCY = 8
+DELIVERY_CONCURRENCY = 8
 DOWNLOAD_CONCURRENCY = 32
 SLACK_CONNECTIONS = 50
 GATEWAY_IN_FLIGHT = 64  # gateway requests at once (and the size of its connection pool)
@@ -48,6 +49,12 @@ class Deps:
     # Likewise for the bytes of uploads: a wave of finished videos must not stall the polls of the
     # others. Only the transfer holds it: Slack's round trips around it (ticket, share) cost no CPU.
     upload_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(UPLOAD_CONCURRENCY))
+    # Whole deliveries (join, ticket, bytes, share, status edits) at once: a wave of 2,000 videos
+    # finishing within a minute must not run all its deliveries' work together, or the polls and
+    # downloads of the others wait behind it (bench/inflight.py: detection p50 0.9 -> 2.8 s with only
+    # the bytes gated, 1.2 s with 24 deliveries at once). With Slack's answers slow (1 s), 8 at once
+    # queue deliveries at 4 finishing a second (bench/time_to_video.py --slack-latency 1).
+    delivery_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DELIVERY_CONCURRENCY))
     # And downloads: a wave of finished jobs queues here, not inside the HTTP client's pool.
     download_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DOWNLOAD_CONCURRENCY))
     # Slack requests being answered: a job about to start waits for a quiet moment (acks first).

@@ -386,7 +386,8 @@ class JobFlow:
             return
         assert self.file is not None
         try:
-            await deliver(self.deps, self.job, self.file, hold=self._hold, ticket=self._ticket.task)
+            async with self.deps.delivery_gate:
+                await deliver(self.deps, self.job, self.file, hold=self._hold, ticket=self._ticket.task)
         finally:
             self.cleanup()
         await self._finish(S.DELIVERED, billed=billed_seconds(self.job))
