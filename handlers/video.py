@@ -14,7 +14,7 @@ from bot.commands import ParseError, Subcommand, VideoRequest, parse_video
 from bot.deps import Deps
 from bot.jobs.runner import JobRunner
 from bot.slack.inbound import request_key
-from bot.slack.once import AnswerBook, replayed_answer
+from bot.slack.once import BOLT_JSON, AnswerBook, answer_to_keep, replayed_answer
 from bot.slack.transports import FastLane
 from bot.ui.words import video as words
 from handlers.forms import open_form
@@ -22,7 +22,6 @@ from handlers.start import StartRequest, start_video
 
 log = logging.getLogger(__name__)
 _JSON = "application/json"
-_JSON_WITH_CHARSET = "application/json;charset=utf-8"  # as Bolt's BoltResponse names it
 
 
 def register(app: AsyncApp, deps: Deps, runner: JobRunner) -> None:
@@ -97,7 +96,7 @@ def fast_lane(deps: Deps, runner: JobRunner) -> FastLane:
         answer = _ephemeral_body(started.text)
         if key is not None:
             # For repeats only: the claim (and the job) committed before this answer goes out.
-            answers.keep(key, json.dumps({"status": 200, "body": answer, "content_type": _JSON_WITH_CHARSET}))
+            answers.keep(key, answer_to_keep(200, answer, BOLT_JSON))
         return web.Response(body=answer.encode(), content_type=_JSON)
 
     return lane

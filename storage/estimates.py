@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 
-from storage.db import Database
+from storage.db import Database, Row, Tx
 
 WINDOW = 21  # the last this many generations of a model and duration make the estimate
 KEEP = 4 * WINDOW  # rows kept per model and duration; older ones are deleted as new ones come
@@ -47,13 +47,7 @@ class Estimates:
     async def recent_generation_times(self, model: str, duration_s: int, limit: int) -> list[float]:
         """The last `limit` generation times (seconds) of this model and duration, oldest first."""
         async with self._db.transaction() as tx:
-            rows = await tx.fetchall(
-                "SELECT seconds FROM generation_times WHERE model = ? AND duration = ?"
-                " ORDER BY recorded_at DESC LIMIT ?",
-                model,
-                duration_s,
-                limit,
-            )
+            rows = await _latest(tx, model, duration_s, limit)
         return [float(r["seconds"]) for r in reversed(rows)]
 
     async def generation_time_estimate(self, model: str, duration_s: int) -> float | None:
@@ -63,13 +57,7 @@ class Estimates:
         seconds per second of video); None when the model has no history at all.
         """
         async with self._db.transaction() as tx:
-            same = await tx.fetchall(
-                "SELECT seconds FROM generation_times WHERE model = ? AND duration = ?"
-                " ORDER BY recorded_at DESC LIMIT ?",
-                model,
-                duration_s,
-                WINDOW,
-            )
+            same = await _latest(tx, model, duration_s, WINDOW)
             if same:
                 return float(statistics.median(float(r["seconds"]) for r in same))
             other = await tx.fetchall(
@@ -82,3 +70,14 @@ class Estimates:
             return None
         per_second = statistics.median(float(r["seconds"]) / int(r["duration"]) for r in other)
         return float(per_second * duration_s)
+
+
+async def _latest(tx: Tx, model: str, duration_s: int, limit: int) -> list[Row]:
+    """The last `limit` generation times of this model and duration, newest first."""
+    return await tx.fetchall(
+        "SELECT seconds FROM generation_times WHERE model = ? AND duration = ?"
+        " ORDER BY recorded_at DESC LIMIT ?",
+        model,
+        duration_s,
+        limit,
+    )

@@ -25,10 +25,20 @@ from storage.api import Store
 log = logging.getLogger(__name__)
 
 
+# What Bolt's BoltResponse calls a JSON answer's content type (its aiohttp adapter drops the charset).
+BOLT_JSON = "application/json;charset=utf-8"
+
+
 def stored_answer(response: BoltResponse) -> str:
     """An answer as the request store keeps it (JSON text)."""
-    content_type = response.headers.get("content-type", ["text/plain"])[0]
-    return json.dumps({"status": response.status, "body": response.body, "content_type": content_type})
+    return answer_to_keep(
+        response.status, response.body, response.headers.get("content-type", ["text/plain"])[0]
+    )
+
+
+def answer_to_keep(status: int, body: str, content_type: str) -> str:
+    """The stored form of an answer, read back by `replayed_answer`."""
+    return json.dumps({"status": status, "body": body, "content_type": content_type})
 
 
 def replayed_answer(answer: str | None) -> BoltResponse:
