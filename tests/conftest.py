@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import setup_logging
 from bot.service import Service
@@ -32,6 +33,12 @@ async def slack(tmp_path: Any) -> AsyncIterator[SlackStandIn]:
     await stand_in.start()
     yield stand_in
     await stand_in.stop()
+
+
+@pytest.fixture
+def client(slack: SlackStandIn) -> AsyncWebClient:
+    """slack_sdk's client on the stand-in, without retries (a test sees each answer as it is)."""
+    return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, retry_handlers=[])
 
 
 MakeApp = Callable[..., Awaitable[RunningApp]]

@@ -15,24 +15,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sim.signing import interaction_body, post_signed, sign, signed_headers, slash_command_body
-from bot.sim.slack import SlackStandIn
-
-
-@pytest.fixture
-async def slack(tmp_path):
-    async with SlackStandIn(storage_dir=tmp_path / "uploads") as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def client(slack):
-    return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, retry_handlers=[])
-
-
-async def error_of(coro) -> str:
-    with pytest.raises(SlackApiError) as info:
-        await coro
-    return str(info.value.response["error"])
+from tests.slack_tools import error_of
 
 
 async def test_post_update_and_read_thread_with_edits(slack, client):

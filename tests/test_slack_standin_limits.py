@@ -11,23 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sim.slack import SlackStandIn
-
-
-@pytest.fixture
-async def slack(tmp_path):
-    async with SlackStandIn(storage_dir=tmp_path / "uploads") as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def client(slack):
-    return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, retry_handlers=[])
-
-
-async def error_of(coro) -> str:
-    with pytest.raises(SlackApiError) as info:
-        await coro
-    return str(info.value.response["error"])
+from tests.slack_tools import error_of
 
 
 async def _upload(client, http, name: str = "a.bin") -> str:
