@@ -336,6 +336,9 @@ class SlackStandIn:
         size = await receive_to_file(request, record.path)
         call.params["size"] = size
         call.done = time.time()
+        # The bytes must be the `length` files.getUploadURLExternal was asked for
+        # (https://docs.slack.dev/reference/methods/files.getUploadURLExternal: "length: Size in bytes
+        # of the file being uploaded"); stricter than unsure: anything else is refused.
         if size != record.length:
             record.path.unlink(missing_ok=True)
             call.error = "length_mismatch"
