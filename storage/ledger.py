@@ -15,6 +15,7 @@ from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, W
 from storage.periods import period_key, resets_at
 from storage.queue import WORKSPACE_QUEUE, initial_state
 from storage.requests import CLAIM_AFRESH, MAX_KEY_CHARS, REQUEST_TTL_S, SEEN_COLUMN
+from storage.turns import turn_refresh
 
 RESERVED = MoneyState.RESERVED.value
 CHARGED = MoneyState.CHARGED.value
@@ -222,7 +223,10 @@ class Ledger:
                 job, status = self._decide(row, new, now, owner, lease_s)
             except Refused as refused:
                 return refused, claim  # a refused request is taken too: its replay must not start a job
-            return (job, status), [(_INSERT_JOB, self._job_values(job)), *claim]
+            writes: Writes = [(_INSERT_JOB, self._job_values(job)), *claim]
+            if job.state is JobState.QUEUED:  # the user's turn in the queue (storage.turns)
+                writes.extend(turn_refresh(user_id=job.user_id))
+            return (job, status), writes
 
         # Snapshot, decision and insert in one serialized transaction (on SQLite, one trip to its
         # thread, shared with the reservations arriving meanwhile): acks wait on this.

@@ -18,6 +18,7 @@ from storage.db import Database, Row, placeholders
 from storage.errors import RefusalReason
 from storage.jobs import job_from_row, start_queued_sql
 from storage.models import RUNNING_STATES, Job, JobState
+from storage.turns import turn_refresh
 
 _RUNNING_STATES = ", ".join(f"'{state.value}'" for state in RUNNING_STATES)
 # Holding a slot: the same jobs the per-user in-flight count sees (money reserved, not queued).
@@ -41,17 +42,22 @@ _TURNS = (
 )
 MAX_PLACES = 500  # jobs whose place one read answers, at most
 
+_TURN_COUNT = "SELECT COUNT(*) AS n FROM queue_turns"  # SQLite counts a whole table by its pages
+
 
 def _ranks_sql(count: int) -> str:
-    """Each of `count` jobs (`?` ids) with its state, its user's rank in the turn order (`turn_order`)
-    and how many of its user's queued jobs are older: for a queued job with none older, the rank is
-    its place, found without carrying the whole turn order out of the database (the turns are read
-    once and ranked in one sort)."""
+    """Each of `count` jobs (`?` ids) with its state, how many users' turns come after its user's
+    (`turn_order`, counted on `queue_turns`' index; NULL when its user has nothing queued) and how many
+    of its user's queued jobs are older. For a queued job with none older, its place is the number of
+    users with queued jobs, less one, less those after: a new arrival's turn is near the end of the
+    round-robin, so few entries are counted one by one."""
     return (
-        f"WITH t AS MATERIALIZED ({_TURNS}),"
-        " ranked AS MATERIALIZED"
-        " (SELECT user_id, ROW_NUMBER() OVER (ORDER BY last, oldest, user_id) - 1 AS rank FROM t)"
-        " SELECT j.id, j.state, (SELECT r.rank FROM ranked r WHERE r.user_id = j.user_id) AS rank,"
+        "SELECT j.id, j.state, (SELECT"
+        " (SELECT COUNT(*) FROM queue_turns t WHERE t.last_start > me.last_start)"
+        " + (SELECT COUNT(*) FROM queue_turns t WHERE t.last_start = me.last_start AND t.oldest > me.oldest)"
+        " + (SELECT COUNT(*) FROM queue_turns t WHERE t.last_start = me.last_start"
+        " AND t.oldest = me.oldest AND t.user_id > me.user_id)"
+        " FROM queue_turns me WHERE me.user_id = j.user_id) AS after,"
         " (SELECT COUNT(*) FROM jobs k WHERE k.state = 'queued' AND k.user_id = j.user_id"
         " AND (k.created_at < j.created_at OR (k.created_at = j.created_at AND k.id < j.id))) AS older"
         f" FROM jobs j WHERE j.id IN ({placeholders(count)})"
@@ -188,6 +194,9 @@ class Queue:
                 deadline = now + config.job_timeout_s  # the time limit counts from the start
                 for sql, args in start_queued_sql(job_id, started, deadline, now, owner, now + lease_s):
                     await tx.execute(sql, *args)
+            for user in set(users):  # their turns moved on
+                for sql, args in turn_refresh(user_id=user):
+                    await tx.execute(sql, *args)
             rows = await tx.fetchall(f"SELECT * FROM jobs WHERE id IN ({placeholders(len(chosen))})", *chosen)
         by_id = {str(r["id"]): job_from_row(r) for r in rows}
         return [by_id[job_id] for job_id in chosen if job_id in by_id]
@@ -230,11 +239,14 @@ class Queue:
             self._placer = None
 
     async def _places(self, job_ids: list[str]) -> dict[str, int]:
-        """The places of these jobs: a user's first queued job (nearly every one) from its rank in one
-        statement; the others by `places`, from one consistent read."""
-        [ranks] = await self._db.read_together([(_ranks_sql(len(job_ids)), job_ids)])
-        queued = [r for r in ranks if r["state"] == "queued" and r["rank"] is not None]
-        found = {str(r["id"]): int(r["rank"]) for r in queued if int(r["older"]) == 0}
+        """The places of these jobs: a user's first queued job (nearly every one) from its user's rank
+        in `queue_turns`; the others by `places`, from one consistent read."""
+        [[total], ranks] = await self._db.read_together(
+            [(_TURN_COUNT, ()), (_ranks_sql(len(job_ids)), job_ids)]
+        )
+        queued = [r for r in ranks if r["state"] == "queued" and r["after"] is not None]
+        users = int(total["n"])
+        found = {str(r["id"]): users - 1 - int(r["after"]) for r in queued if int(r["older"]) == 0}
         rest = [str(r["id"]) for r in queued if int(r["older"]) > 0]
         if not rest:
             return found

@@ -15,6 +15,7 @@ from storage.models import CANCELLABLE_STATES, Job, JobState
 from storage.policy import Policy
 from storage.queue import Queue
 from storage.requests import Requests
+from storage.turns import leaves_queue, turn_refresh
 
 
 class SqlStore(Ledger, Jobs, Estimates, Queue, Policy, AuditLog, Requests):
@@ -58,10 +59,14 @@ class SqlStore(Ledger, Jobs, Estimates, Queue, Policy, AuditLog, Requests):
         if to is JobState.DELIVERED and billed_seconds is None:
             raise ValueError("a delivered job needs billed_seconds")
         now = self._clock()
+        expect = list(expect)
         sql, args = transition_sql(job_id, to, expect, owner, fields, now)
         async with self._db.transaction(serialize=True) as tx:
             if await tx.execute(sql, *args) != 1:
                 return None
+            if leaves_queue(expect, to):  # the user's turn moves with it
+                for refresh, values in turn_refresh(job_id=job_id):
+                    await tx.execute(refresh, *values)
             # The money moves at most once: if it already left `reserved`, these change nothing.
             if to is JobState.DELIVERED:
                 assert billed_seconds is not None

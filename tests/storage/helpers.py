@@ -81,6 +81,7 @@ TABLES = (
     "policy_refusals",
     "admin_audit",
     "requests_seen",
+    "queue_turns",
 )
 
 

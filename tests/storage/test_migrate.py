@@ -96,3 +96,23 @@ async def test_postgres_scheme_alias(pg_session_url, clock):
 async def test_unknown_scheme_refused(clock):
     with pytest.raises(ValueError, match="unsupported"):
         await open_store("mysql://x/y", LedgerConfig(1, "month", 3, 1800, clock))
+
+
+async def test_the_queue_turns_table_starts_from_the_jobs_already_queued(store_factory, clock):
+    # A database whose jobs queued before migration 0009: their users' turns are there once it runs,
+    # so the places the next acks tell count them.
+    store = await store_factory(max_inflight_per_user=1, max_inflight=3)
+    for user in ("U2", "U1", "U2", "U1", "U3"):
+        clock.advance(1)
+        await store.reserve(new_job(user=user), owner="r1", lease_s=30)
+    async with store.db.transaction(serialize=True) as tx:
+        await tx.execute("DROP TABLE queue_turns")
+        await tx.execute("DELETE FROM schema_version WHERE version = 9")
+    assert await migrate(store.db, 0.0) == [9]
+    async with store.db.transaction() as tx:
+        turns = await tx.fetchall("SELECT user_id, oldest FROM queue_turns ORDER BY user_id")
+    assert [(r["user_id"], r["oldest"]) for r in turns] == [("U1", clock.now - 1), ("U2", clock.now - 2)]
+    queued = await store.reserve(new_job(user="U4"), owner="r1", lease_s=30)  # the workspace is full
+    ahead = await store.queue_ahead()
+    assert ahead[queued.id] == 0 and sorted(ahead.values()) == [0, 1, 2]  # U4 never started: first
+    assert {job_id: await store.queue_place(job_id) for job_id in ahead} == ahead

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from storage import JobState, Refused
 from storage.periods import period_key
+from storage.queue import _TURNS as TURNS
 from tests.storage.helpers import PRICE, at, new_job, walk, wipe
 from tests.store_tools import StoreForTests
 
@@ -251,6 +252,14 @@ async def _check(store, model: Model) -> None:
         model.reserved(),
         model.cap,
     )
+    # Each queued job's place (what its ack and its thread say) is its place in the full order, and
+    # the turns table it is counted on is the turns computed from the jobs.
+    ahead = await store.queue_ahead()
+    assert {job_id: await store.queue_place(job_id) for job_id in ahead} == ahead
+    async with store.db.transaction() as tx:
+        kept = await tx.fetchall("SELECT user_id, last_start, oldest FROM queue_turns ORDER BY user_id")
+        turns = await tx.fetchall(f"SELECT user_id, last, oldest FROM ({TURNS}) AS t ORDER BY user_id")
+    assert [tuple(r.values()) for r in kept] == [tuple(r.values()) for r in turns]
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

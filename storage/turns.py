@@ -1,0 +1,36 @@
+"""`queue_turns` (migration 0009): each user with queued jobs and their turn in the queue's
+round-robin (`storage.queue`), kept as a table so a queued ack's place is a count on its index.
+
+A user's row is rewritten from their jobs in the serialized transaction of every change to their
+queued jobs: a job queued (the ledger's reservation), started (`Queue.start_queued`), or moved out of
+the queue any other way (`Jobs.transition`, `Store.finish`). A direct start (an ACCEPTED insert) needs
+none: it happens only to a user with nothing queued, who has no row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from storage.models import JobState
+
+# `{user}` is `?` (the user's id) or `(SELECT user_id FROM jobs WHERE id = ?)` (a job's user); the row
+# is what `storage.queue._TURNS` reads for that user.
+_TURN_DROP = "DELETE FROM queue_turns WHERE user_id = {user}"
+_TURN_KEEP = (
+    "INSERT INTO queue_turns (user_id, last_start, oldest)"
+    " SELECT q.user_id, COALESCE((SELECT MAX(s.started_at) FROM jobs s WHERE s.user_id = q.user_id), -1e18),"
+    " MIN(q.created_at) FROM jobs q WHERE q.state = 'queued' AND q.user_id = {user} GROUP BY q.user_id"
+)
+_JOB_USER = "(SELECT user_id FROM jobs WHERE id = ?)"
+
+
+def turn_refresh(*, user_id: str | None = None, job_id: str | None = None) -> list[tuple[str, list[Any]]]:
+    """The statements rewriting the `queue_turns` row of a user (or of a job's user) from their jobs."""
+    user, arg = ("?", user_id) if job_id is None else (_JOB_USER, job_id)
+    return [(sql.format(user=user), [arg]) for sql in (_TURN_DROP, _TURN_KEEP)]
+
+
+def leaves_queue(expect: Collection[JobState], to: JobState) -> bool:
+    """Whether a transition from one of `expect` to `to` may take a job out of the queue."""
+    return JobState.QUEUED in expect and to is not JobState.QUEUED
