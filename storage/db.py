@@ -64,9 +64,10 @@ class Database(Protocol):
         """In one serialized transaction: run `query`, give its first row to `decide`, run the writes
         it returns, commit, and return its result. An exception from `decide` writes nothing.
 
-        A backend may commit concurrent calls together (SQLite's group commit), each in a savepoint of
-        its own and in arrival order, so each sees what the ones before it wrote; no caller learns its
-        result before the COMMIT.
+        A backend may commit concurrent calls together (SQLite's group commit) in arrival order, so
+        each sees what the ones before it wrote; no caller learns its result before the COMMIT. A call
+        whose writes fail undoes only its own work; the others' decisions may then be made again, so
+        `decide` must have no effect but its result.
         """
         ...
 

@@ -15,7 +15,7 @@ from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, W
 from storage.periods import period_key, resets_at
 from storage.queue import WORKSPACE_QUEUE, initial_state
 from storage.requests import CLAIM_AFRESH, MAX_KEY_CHARS, REQUEST_TTL_S, SEEN_COLUMN
-from storage.turns import turn_refresh
+from storage.turns import queued_turn
 
 RESERVED = MoneyState.RESERVED.value
 CHARGED = MoneyState.CHARGED.value
@@ -27,7 +27,8 @@ _USER_MONEY = (
     " COALESCE(SUM(CASE WHEN money_state = ? AND period = ? THEN charged_micros ELSE 0 END), 0) AS spent,"
     " COALESCE(SUM(CASE WHEN money_state = ? THEN estimate_micros ELSE 0 END), 0) AS reserved,"
     " COALESCE(SUM(CASE WHEN money_state = ? AND state <> 'queued' THEN 1 ELSE 0 END), 0) AS inflight,"
-    " COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0) AS queued"
+    " COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0) AS queued,"
+    " MAX(started_at) AS last_start"  # their turn in the queue (storage.turns)
     " FROM jobs WHERE user_id = ?"
 )
 _WORKSPACE_MONEY = (
@@ -52,7 +53,7 @@ _USAGE = (
 # The workspace totals scan the whole period, so they are only read when a cap makes them matter.
 _CAP = "(SELECT micros FROM workspace_settings WHERE key = 'cap')"
 _SNAPSHOT = (
-    "SELECT u.spent, u.reserved, u.inflight, u.queued,"
+    "SELECT u.spent, u.reserved, u.inflight, u.queued, u.last_start,"
     " (SELECT micros FROM budgets WHERE user_id = ?) AS own,"
     " (SELECT 1 FROM frozen_users WHERE user_id = ?) AS frozen,"
     " (SELECT micros FROM workspace_settings WHERE key = 'default_budget') AS default_override,"
@@ -225,7 +226,7 @@ class Ledger:
                 return refused, claim  # a refused request is taken too: its replay must not start a job
             writes: Writes = [(_INSERT_JOB, self._job_values(job)), *claim]
             if job.state is JobState.QUEUED:  # the user's turn in the queue (storage.turns)
-                writes.extend(turn_refresh(user_id=job.user_id))
+                writes.append(queued_turn(job.user_id, row["last_start"], now))
             return (job, status), writes
 
         # Snapshot, decision and insert in one serialized transaction (on SQLite, one trip to its

@@ -18,7 +18,7 @@ from storage.db import Database, Row, placeholders
 from storage.errors import RefusalReason
 from storage.jobs import job_from_row, start_queued_sql
 from storage.models import RUNNING_STATES, Job, JobState
-from storage.turns import turn_refresh
+from storage.turns import NEVER_STARTED_SQL, turn_refresh
 
 _RUNNING_STATES = ", ".join(f"'{state.value}'" for state in RUNNING_STATES)
 # Holding a slot: the same jobs the per-user in-flight count sees (money reserved, not queued).
@@ -37,7 +37,8 @@ WORKSPACE_QUEUE = (
 # Each user with queued jobs: how many, the oldest, and their last start (their turn in the round-robin).
 _TURNS = (
     "SELECT q.user_id, COUNT(*) AS n, MIN(q.created_at) AS oldest,"
-    " COALESCE((SELECT MAX(s.started_at) FROM jobs s WHERE s.user_id = q.user_id), -1e18) AS last"
+    " COALESCE((SELECT MAX(s.started_at) FROM jobs s WHERE s.user_id = q.user_id),"
+    f" {NEVER_STARTED_SQL}) AS last"
     " FROM jobs q WHERE q.state = 'queued' GROUP BY q.user_id"
 )
 MAX_PLACES = 500  # jobs whose place one read answers, at most

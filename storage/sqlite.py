@@ -27,39 +27,53 @@ Work = Callable[[sqlite3.Connection], Any]
 
 
 class _Failed:
-    """What one call of a group raised (its savepoint was rolled back; the others are kept)."""
+    """What one call of a group raised (nothing of its work is kept; the others' is)."""
 
     def __init__(self, exc: Exception) -> None:
         self.exc = exc
 
 
 def _run_group(conn: sqlite3.Connection, works: list[Work]) -> list[Any]:
-    """One BEGIN IMMEDIATE ... COMMIT around `works`, each in a savepoint; returns each one's result
-    or `_Failed`. Raises, having rolled back, if the transaction fails (so it can run again)."""
-    outcomes: list[Any] = []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for work in works:
-            conn.execute("SAVEPOINT grouped")
-            try:
-                outcomes.append(work(conn))
-            except Exception as exc:
-                conn.execute("ROLLBACK TO grouped")
-                outcomes.append(_Failed(exc))
-            conn.execute("RELEASE grouped")
-        conn.execute("COMMIT")
-    except BaseException:
-        _rollback(conn)
-        raise
-    return outcomes
+    """One BEGIN IMMEDIATE ... COMMIT around `works`; returns each one's result or `_Failed`. Raises,
+    having rolled back, if the transaction fails (so it can run again).
+
+    A work whose decision refuses returns `_Failed` having written nothing. One whose writes fail
+    halfway raises: the transaction is rolled back and run again without it (its decision is made
+    again on the new snapshot by every other). No savepoint per work: each one journals every page
+    it touches, and the group's commit is what an ack waits on."""
+    failed: dict[int, _Failed] = {}
+    while True:
+        outcomes: list[Any] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for index, work in enumerate(works):
+                if index in failed:
+                    outcomes.append(failed[index])
+                    continue
+                try:
+                    outcomes.append(work(conn))
+                except Exception as exc:  # rare: a write failed halfway
+                    failed[index] = _Failed(exc)
+                    break
+            else:
+                conn.execute("COMMIT")
+                return outcomes
+            conn.execute("ROLLBACK")
+        except BaseException:
+            _rollback(conn)
+            raise
 
 
-def _decided(query: str, args: Sequence[Any], decide: Decide[T]) -> Callable[[sqlite3.Connection], T]:
-    """`decide_and_write` as one piece of work for the connection's thread."""
+def _decided(query: str, args: Sequence[Any], decide: Decide[T]) -> Callable[[sqlite3.Connection], Any]:
+    """`decide_and_write` as one piece of work for the connection's thread: the decision's result, or
+    `_Failed` when the decision raised (before anything was written)."""
 
-    def work(conn: sqlite3.Connection) -> T:
+    def work(conn: sqlite3.Connection) -> Any:
         row = conn.execute(query, args).fetchone()
-        result, writes = decide({} if row is None else dict(row))
+        try:
+            result, writes = decide({} if row is None else dict(row))
+        except Exception as exc:
+            return _Failed(exc)
         for sql, values in writes:
             conn.execute(sql, values)
         return result

@@ -14,21 +14,42 @@ from typing import Any
 
 from storage.models import JobState
 
+# The last start of a user who never started a job: their turn comes first.
+NEVER_STARTED_SQL = "-1e18"
+NEVER_STARTED = float(NEVER_STARTED_SQL)
+
 # `{user}` is `?` (the user's id) or `(SELECT user_id FROM jobs WHERE id = ?)` (a job's user); the row
 # is what `storage.queue._TURNS` reads for that user.
 _TURN_DROP = "DELETE FROM queue_turns WHERE user_id = {user}"
 _TURN_KEEP = (
     "INSERT INTO queue_turns (user_id, last_start, oldest)"
-    " SELECT q.user_id, COALESCE((SELECT MAX(s.started_at) FROM jobs s WHERE s.user_id = q.user_id), -1e18),"
-    " MIN(q.created_at) FROM jobs q WHERE q.state = 'queued' AND q.user_id = {user} GROUP BY q.user_id"
+    " SELECT q.user_id, COALESCE((SELECT MAX(s.started_at) FROM jobs s WHERE s.user_id = q.user_id),"
+    f" {NEVER_STARTED_SQL}), MIN(q.created_at) FROM jobs q WHERE q.state = 'queued' AND q.user_id = {{user}}"
+    " GROUP BY q.user_id"
 )
-_JOB_USER = "(SELECT user_id FROM jobs WHERE id = ?)"
+_REFRESH = {
+    by: [sql.format(user=user) for sql in (_TURN_DROP, _TURN_KEEP)]
+    for by, user in (("user", "?"), ("job", "(SELECT user_id FROM jobs WHERE id = ?)"))
+}
+# A job just queued, its user's last start read in the same transaction: their row as it was, or
+# a new one (the oldest queued job is the older of the two, whatever the replicas' clocks say).
+_QUEUED = (
+    "INSERT INTO queue_turns (user_id, last_start, oldest) VALUES (?, ?, ?) ON CONFLICT (user_id)"
+    " DO UPDATE SET oldest = CASE WHEN excluded.oldest < queue_turns.oldest"
+    " THEN excluded.oldest ELSE queue_turns.oldest END"
+)
 
 
 def turn_refresh(*, user_id: str | None = None, job_id: str | None = None) -> list[tuple[str, list[Any]]]:
     """The statements rewriting the `queue_turns` row of a user (or of a job's user) from their jobs."""
-    user, arg = ("?", user_id) if job_id is None else (_JOB_USER, job_id)
-    return [(sql.format(user=user), [arg]) for sql in (_TURN_DROP, _TURN_KEEP)]
+    by, arg = ("user", user_id) if job_id is None else ("job", job_id)
+    return [(sql, [arg]) for sql in _REFRESH[by]]
+
+
+def queued_turn(user_id: str, last_start: float | None, created_at: float) -> tuple[str, list[Any]]:
+    """The statement keeping the turn of a user whose job was just queued (`last_start`: the latest
+    start of any of their jobs, None if none)."""
+    return _QUEUED, [user_id, NEVER_STARTED if last_start is None else last_start, created_at]
 
 
 def leaves_queue(expect: Collection[JobState], to: JobState) -> bool:

@@ -117,3 +117,44 @@ async def test_concurrent_reservations_that_fail_take_nothing_from_the_others(st
     assert await store.user_jobs("U3", limit=100) == [] and await store.user_jobs("U_FROZEN", limit=100) == []
     assert (await store.budget_status("U1")).reserved_micros == 6 * EST_DEFAULT
     assert (await store.budget_status("U2")).reserved_micros == EST_DEFAULT
+
+
+async def test_calls_committed_together_keep_their_own_writes_when_one_fails_halfway(store):
+    # Five calls at once (one group commit on SQLite): the third writes one row, then fails on its
+    # second statement; the fourth refuses before writing. Only their own work is undone, every
+    # other call's rows are kept, and each caller learns its own outcome.
+    db = store.db
+    async with db.transaction() as tx:
+        await tx.execute("CREATE TABLE grouped_rows (x INTEGER PRIMARY KEY)")
+    seen: list[int] = []
+
+    def writes(x: int) -> Any:
+        def decide(row: dict[str, Any]) -> Any:
+            seen.append(x)
+            if x == 4:
+                raise LookupError("refused before writing")
+            insert = "INSERT INTO grouped_rows (x) VALUES (?)"
+            if x == 3:  # the second statement breaks: 1 is there already
+                return x, [(insert, (30,)), (insert, (1,))]
+            return x, [(insert, (x,))]
+
+        return decide
+
+    async def one(x: int) -> Any:
+        try:
+            return await db.decide_and_write("SELECT COUNT(*) AS n FROM grouped_rows", (), writes(x))
+        except Exception as exc:
+            return exc
+
+    await db.decide_and_write(
+        "SELECT 1", (), lambda _: (None, [("INSERT INTO grouped_rows (x) VALUES (1)", ())])
+    )
+    results = await asyncio.gather(*(one(x) for x in (2, 5, 3, 4, 6)))
+    assert results[0] == 2 and results[1] == 5 and results[4] == 6
+    assert isinstance(results[2], Exception) and "UNIQUE" in str(results[2]).upper()
+    assert isinstance(results[3], LookupError)
+    async with db.transaction() as tx:
+        rows = await tx.fetchall("SELECT x FROM grouped_rows ORDER BY x")
+        await tx.execute("DROP TABLE grouped_rows")
+    assert [r["x"] for r in rows] == [1, 2, 5, 6]  # nothing of the third (not even its 30)
+    assert seen.count(3) == 1  # the broken call is not tried again
