@@ -11,7 +11,15 @@ from storage.billing import BILLED_SECONDS_SQL, cost_micros, split_charge
 from storage.db import Database, Row, Tx, Writes
 from storage.errors import Duplicate, RefusalReason, Refused, Repeated
 from storage.jobs import JOB_COLUMNS, job_from_row
-from storage.models import BudgetStatus, Job, JobState, MoneyState, UserUsage, WorkspaceStatus
+from storage.models import (
+    BudgetStatus,
+    Job,
+    JobState,
+    MoneyState,
+    UserUsage,
+    WorkspaceStatus,
+    constructed_job,
+)
 from storage.periods import period_key, resets_at
 from storage.queue import WORKSPACE_QUEUE, initial_state
 from storage.requests import CLAIM_AFRESH, MAX_KEY_CHARS, REQUEST_TTL_S, SEEN_COLUMN
@@ -69,6 +77,14 @@ _RESERVE_SNAPSHOT = f"SELECT s.*, (SELECT 1 FROM jobs WHERE id = ?) AS taken FRO
 # ... and, for a request taken in the same transaction (the /video fast lane), whether it was taken.
 _RESERVE_CLAIMING = (
     f"SELECT s.*, (SELECT 1 FROM jobs WHERE id = ?) AS taken, {SEEN_COLUMN} AS seen FROM ({_SNAPSHOT}) AS s"
+)
+
+
+# The Job fields stored as their enum's value.
+_ENUM_COLUMNS = frozenset(
+    name
+    for name, f in Job.model_fields.items()
+    if isinstance(f.annotation, type) and issubclass(f.annotation, Enum)
 )
 
 
@@ -245,7 +261,8 @@ class Ledger:
     @staticmethod
     def _job_values(job: Job) -> list[Any]:
         """The job as the row to insert (what `model_dump(mode="json")` gives, without its cost)."""
-        return [_plain(getattr(job, name)) for name in JOB_COLUMNS]
+        values = job.__dict__
+        return [_plain(values[name]) if name in _ENUM_COLUMNS else values[name] for name in JOB_COLUMNS]
 
     def _decide(
         self, row: Row, new: NewJob, now: float, owner: str, lease_s: float
@@ -269,31 +286,33 @@ class Ledger:
         if reason is not None or not isinstance(state, JobState):
             raise Refused(reason or "inflight", status, workspace, estimate)
         # Built from values this function made and checked: no validation pass (an ack waits on this).
-        job = Job.model_construct(
-            id=new.id,
-            team_id=new.team_id,
-            user_id=new.user_id,
-            channel_id=new.channel_id,
-            response_url=new.response_url,
-            delivery_channel=new.channel_id if new.thread_ts else None,
-            parent_ts=new.thread_ts,
-            prompt=new.prompt,
-            duration=new.duration,
-            aspect_ratio=new.aspect_ratio,
-            model=new.model,
-            price_micros=new.price_micros,
-            estimate_micros=estimate,
-            period=status.period,
-            state=state,
-            started_at=now if state is JobState.ACCEPTED else None,
-            money_state=MoneyState.RESERVED,
-            created_at=now,
-            updated_at=now,
-            deadline_at=now + self.config.job_timeout_s,
-            owner=owner,
-            lease_until=now + lease_s,
-            origin=new.origin,
-            thread_ts=new.thread_ts,
+        job = constructed_job(
+            dict(
+                id=new.id,
+                team_id=new.team_id,
+                user_id=new.user_id,
+                channel_id=new.channel_id,
+                response_url=new.response_url,
+                delivery_channel=new.channel_id if new.thread_ts else None,
+                parent_ts=new.thread_ts,
+                prompt=new.prompt,
+                duration=new.duration,
+                aspect_ratio=new.aspect_ratio,
+                model=new.model,
+                price_micros=new.price_micros,
+                estimate_micros=estimate,
+                period=status.period,
+                state=state,
+                started_at=now if state is JobState.ACCEPTED else None,
+                money_state=MoneyState.RESERVED,
+                created_at=now,
+                updated_at=now,
+                deadline_at=now + self.config.job_timeout_s,
+                owner=owner,
+                lease_until=now + lease_s,
+                origin=new.origin,
+                thread_ts=new.thread_ts,
+            )
         )
         return job, status.model_copy(update={"reserved_micros": status.reserved_micros + estimate})
 
