@@ -111,19 +111,23 @@ def _changed(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> int:
 class SqliteTx:
     """A transaction on the store's single connection."""
 
-    def __init__(self, db: SqliteDatabase) -> None:
+    def __init__(self, db: SqliteDatabase, quick: bool) -> None:
         self._db = db
+        self._run = db.run_quick if quick else db.run
 
-    # Each call is one trip to the connection's thread (execute and fetch together): under load the
-    # trips, not SQLite, are what a transaction waits for.
+    # Each call is one piece of work (execute and fetch together). A serialized transaction's (the
+    # ledger's short writes: a job's step, a settlement) run on the event loop's thread while the
+    # connection's thread is idle: a trip to that thread and back cost more CPU than the statement
+    # (a futex and a self-pipe wake-up each way, thousands a minute with jobs in flight). Reads that
+    # may scan (usage, exports, audits) stay on the connection's thread.
 
     async def execute(self, sql: str, *args: Any) -> int:
         """Run one statement; returns the number of rows it changed."""
-        return await self._db.run(lambda conn: _changed(conn, sql, args))
+        return await self._run(lambda conn: _changed(conn, sql, args))
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
         """Run a query; returns every row as a dict."""
-        return await self._db.run(lambda conn: _rows(conn, sql, args))
+        return await self._run(lambda conn: _rows(conn, sql, args))
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         """Run a query; returns its first row or None."""
@@ -159,7 +163,7 @@ class SqliteDatabase:
         def connect() -> sqlite3.Connection:
             # isolation_level=None: we issue BEGIN ourselves, so the write lock is taken up front.
             # check_same_thread=False: a group commit may run on the event loop's thread, never while
-            # the connection's thread has work (see `_run_quick`).
+            # the connection's thread has work (see `run_quick`).
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             try:
                 conn.row_factory = sqlite3.Row
@@ -187,7 +191,7 @@ class SqliteDatabase:
         self._last = self._thread.submit(_patiently, work, self._conn)
         return await asyncio.wrap_future(self._last)
 
-    async def _run_quick(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def run_quick(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Short work that may start a write transaction: here on the event loop's thread when the
         connection's thread is idle (nothing can overtake) and no other process holds the write lock;
         else on the thread, waiting for the lock. `work` must leave nothing behind when it fails."""
@@ -202,18 +206,20 @@ class SqliteDatabase:
     @asynccontextmanager
     async def transaction(self, serialize: bool = False) -> AsyncIterator[SqliteTx]:
         """Open a transaction; serialized ones take the file's write lock at BEGIN."""
+        run = self.run_quick if serialize else self.run
         async with self._lock:
             try:
                 # A deferred transaction that reads and then writes can fail with SQLITE_BUSY
-                # without waiting; BEGIN IMMEDIATE waits (busy_timeout) for the lock instead.
-                await self.run(lambda conn: conn.execute("BEGIN IMMEDIATE" if serialize else "BEGIN"))
-                yield SqliteTx(self)
+                # without waiting; BEGIN IMMEDIATE waits (busy_timeout, on the connection's thread)
+                # for the lock instead.
+                await run(lambda conn: conn.execute("BEGIN IMMEDIATE" if serialize else "BEGIN"))
+                yield SqliteTx(self, quick=serialize)
             except BaseException:
                 # Submitted work runs even when its awaiter is cancelled, in order: this rollback
                 # follows whatever statement was in flight, before the next transaction's BEGIN.
-                await self.run(_rollback)
+                await run(_rollback)
                 raise
-            await self.run(lambda conn: conn.execute("COMMIT"))
+            await run(lambda conn: conn.execute("COMMIT"))
 
     async def decide_and_write(self, query: str, args: Sequence[Any], decide: Decide[T]) -> T:
         """See `storage.db.Database`. Group commit: calls that arrive while a transaction runs wait
@@ -234,7 +240,7 @@ class SqliteDatabase:
                 works = [work for work, _ in group]
                 try:
                     async with self._lock:
-                        outcomes = await self._run_quick(partial(_run_group, works=works))
+                        outcomes = await self.run_quick(partial(_run_group, works=works))
                 except Exception as exc:  # the transaction itself failed: nobody's work was kept
                     outcomes = [_Failed(exc)] * len(group)
                 for (_, future), outcome in zip(group, outcomes, strict=True):
@@ -264,12 +270,13 @@ class SqliteDatabase:
                 conn.execute("COMMIT")
 
         async with self._lock:
-            return await self._run_quick(read)
+            return await self.run_quick(read)
 
     async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:
-        """Run ONE statement as its own transaction; one trip to the thread instead of four."""
+        """Run ONE statement as its own transaction (a job's read or step: short), on the event loop's
+        thread when the connection's is idle, as a serialized transaction's."""
         async with self._lock:
-            return await self.run(lambda conn: _rows(conn, sql, args))
+            return await self.run_quick(lambda conn: _rows(conn, sql, args))
 
     async def close(self) -> None:
         """Close the connection, once the group commit in progress (if any) is done; again, nothing."""
