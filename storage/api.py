@@ -87,6 +87,10 @@ class Store(Protocol):
         """The workspace's cap, spend, reservations and effective default budget."""
         ...
 
+    async def capped_workspace_status(self) -> WorkspaceStatus | None:
+        """`workspace_status` when a cap is set, else None (without reading the period's totals)."""
+        ...
+
     async def set_user_budget(self, user_id: str, micros: int) -> None:
         """Give a user their own budget per period."""
         ...

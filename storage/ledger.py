@@ -327,6 +327,14 @@ class Ledger:
         async with self._db.transaction() as tx:
             return await self._workspace_status(tx, self._clock())
 
+    async def capped_workspace_status(self) -> WorkspaceStatus | None:
+        """`workspace_status` when a cap is set; None without one, having read only that (the totals
+        scan the whole period: after every delivery, that is what a workspace without a cap skips)."""
+        async with self._db.transaction() as tx:
+            if await _setting(tx, "cap") is None:
+                return None
+            return await self._workspace_status(tx, self._clock())
+
     async def set_user_budget(self, user_id: str, micros: int) -> None:
         """Give a user their own budget per period."""
         if micros < 0:

@@ -34,9 +34,9 @@ async def check_alerts(deps: Deps, user_id: str) -> list[str]:
         if await deps.store.claim_alert(key):
             await _dm(deps, user_id, user_budget_alert(status))
             sent.append(key)
-    workspace = await deps.store.workspace_status()
-    cap = workspace.cap_micros
-    if cap:
+    workspace = await deps.store.capped_workspace_status()
+    cap = None if workspace is None else workspace.cap_micros
+    if workspace is not None and cap:
         for percent in CAP_THRESHOLDS_PERCENT:
             if workspace.spent_micros * 100 >= cap * percent and await deps.store.claim_alert(
                 f"cap{percent}"

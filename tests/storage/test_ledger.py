@@ -137,8 +137,10 @@ async def test_workspace_cap(store):
     assert info.value.reason == "cap"
     ws = info.value.workspace
     assert (ws.cap_micros, ws.spent_micros, ws.reserved_micros) == (3 * EST, EST, 2 * EST)
+    assert await store.capped_workspace_status() == ws  # what the cap alerts read after a delivery
     await store.set_cap(None)
     assert (await store.workspace_status()).cap_micros is None
+    assert await store.capped_workspace_status() is None  # no cap: no alert to check
     await store.reserve(new_job(user="U4"), owner="r1", lease_s=30)
 
 
