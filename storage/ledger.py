@@ -60,17 +60,20 @@ _USAGE = (
 # Everything a reservation decides on, in one statement (one round trip, one consistent read).
 # The workspace totals scan the whole period, so they are only read when a cap makes them matter.
 _CAP = "(SELECT micros FROM workspace_settings WHERE key = 'cap')"
-_SNAPSHOT = (
-    "SELECT u.spent, u.reserved, u.inflight, u.queued, u.last_start,"
+_STATUS_COLUMNS = (
+    "u.spent, u.reserved, u.inflight, u.queued, u.last_start,"
     " (SELECT micros FROM budgets WHERE user_id = ?) AS own,"
     " (SELECT 1 FROM frozen_users WHERE user_id = ?) AS frozen,"
     " (SELECT micros FROM workspace_settings WHERE key = 'default_budget') AS default_override,"
     f" {_CAP} AS cap,"
     f" CASE WHEN {_CAP} IS NULL THEN NULL"
-    f" ELSE (SELECT w.spent || ':' || w.reserved FROM ({_WORKSPACE_MONEY}) AS w) END AS workspace,"
-    f" {WORKSPACE_QUEUE}"
-    f" FROM ({_USER_MONEY}) AS u"
+    f" ELSE (SELECT w.spent || ':' || w.reserved FROM ({_WORKSPACE_MONEY}) AS w) END AS workspace"
 )
+_SNAPSHOT = f"SELECT {_STATUS_COLUMNS}, {WORKSPACE_QUEUE} FROM ({_USER_MONEY}) AS u"
+# A user's status alone (their budget answer, a delivery's last line): without the workspace's slots,
+# which count every running job.
+_STATUS_SNAPSHOT = f"SELECT {_STATUS_COLUMNS} FROM ({_USER_MONEY}) AS u"
+_QUEUE_ARGS = slice(7, 9)  # the two arguments of WORKSPACE_QUEUE in `_snapshot_args`
 
 # A reservation also reads whether its job id is taken (a resent event whose job is stored already).
 _RESERVE_SNAPSHOT = f"SELECT s.*, (SELECT 1 FROM jobs WHERE id = ?) AS taken FROM ({_SNAPSHOT}) AS s"
@@ -166,7 +169,8 @@ class Ledger:
         )
 
     def _statuses(self, row: Row, user_id: str, now: float) -> tuple[BudgetStatus, int, WorkspaceStatus]:
-        """Read a `_SNAPSHOT` row: the user's status, their jobs in flight, the workspace's status."""
+        """Read a `_SNAPSHOT` (or `_STATUS_SNAPSHOT`) row: the user's status, their jobs in flight, the
+        workspace's status."""
         period = self._period(now)
         w_spent, _, w_reserved = str(row["workspace"] or "0:0").partition(":")
         override = row["default_override"]
@@ -190,19 +194,6 @@ class Ledger:
             default_budget_micros=default,
         )
         return status, int(row["inflight"]), workspace
-
-    async def _snapshot_row(self, tx: Tx, user_id: str, now: float) -> Row:
-        row = await tx.fetchone(_SNAPSHOT, *self._snapshot_args(user_id, self._period(now)))
-        assert row is not None  # aggregates always yield one row
-        return row
-
-    async def _snapshot(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int, WorkspaceStatus]:
-        """The user's status, their jobs in flight and the workspace's status, read in one statement."""
-        return self._statuses(await self._snapshot_row(tx, user_id, now), user_id, now)
-
-    async def _budget_status(self, tx: Tx, user_id: str, now: float) -> tuple[BudgetStatus, int]:
-        status, inflight, _ = await self._snapshot(tx, user_id, now)
-        return status, inflight
 
     async def _workspace_status(self, tx: Tx, now: float) -> WorkspaceStatus:
         period = self._period(now)
@@ -317,9 +308,12 @@ class Ledger:
         return job, status.model_copy(update={"reserved_micros": status.reserved_micros + estimate})
 
     async def budget_status(self, user_id: str) -> BudgetStatus:
-        """A user's limit, spend and reservations in the current period."""
-        async with self._db.transaction() as tx:
-            status, _ = await self._budget_status(tx, user_id, self._clock())
+        """A user's limit, spend and reservations in the current period (one statement: a quick read)."""
+        now = self._clock()
+        args = list(self._snapshot_args(user_id, self._period(now)))
+        del args[_QUEUE_ARGS]
+        [row] = await self._db.fetch_statement(_STATUS_SNAPSHOT, *args)  # aggregates: always one row
+        status, _, _ = self._statuses(row, user_id, now)
         return status
 
     async def workspace_status(self) -> WorkspaceStatus:
