@@ -47,8 +47,10 @@ class Database(Protocol):
 
     dialect: Dialect
 
-    def transaction(self, serialize: bool = False) -> AbstractAsyncContextManager[Tx]:
-        """Open a transaction; committed on normal exit, rolled back on any exception."""
+    def transaction(self, serialize: bool = False, *, short: bool = False) -> AbstractAsyncContextManager[Tx]:
+        """Open a transaction; committed on normal exit, rolled back on any exception. `short`: a few
+        indexed statements, which SQLite may run on the event loop's thread (as it does serialized
+        transactions); left unset for reads that may scan."""
         ...
 
     async def fetch_statement(self, sql: str, *args: Any) -> list[Row]:

@@ -21,7 +21,7 @@ class Estimates:
         """Remember that a `duration_s`-second video of `model` took `seconds` to generate."""
         if duration_s <= 0 or not seconds >= 0:  # `not >=` also refuses NaN
             raise ValueError("a generation time needs a positive duration and non-negative seconds")
-        async with self._db.transaction() as tx:
+        async with self._db.transaction(short=True) as tx:
             await tx.execute(
                 "INSERT INTO generation_times (model, duration, seconds, recorded_at) VALUES (?, ?, ?, ?)",
                 model,
@@ -46,7 +46,7 @@ class Estimates:
 
     async def recent_generation_times(self, model: str, duration_s: int, limit: int) -> list[float]:
         """The last `limit` generation times (seconds) of this model and duration, oldest first."""
-        async with self._db.transaction() as tx:
+        async with self._db.transaction(short=True) as tx:
             rows = await _latest(tx, model, duration_s, limit)
         return [float(r["seconds"]) for r in reversed(rows)]
 
@@ -56,7 +56,7 @@ class Estimates:
         Without any for that duration, the model's other durations scaled to this one (the median
         seconds per second of video); None when the model has no history at all.
         """
-        async with self._db.transaction() as tx:
+        async with self._db.transaction(short=True) as tx:
             same = await _latest(tx, model, duration_s, WINDOW)
             if same:
                 return float(statistics.median(float(r["seconds"]) for r in same))

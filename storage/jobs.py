@@ -188,7 +188,7 @@ class Jobs:
     async def heartbeat(self, replica_id: str, ttl_s: float) -> int:
         """Record that `replica_id` is alive; count the replicas seen within `ttl_s` (itself included)."""
         now = self._clock()
-        async with self._db.transaction() as tx:
+        async with self._db.transaction(short=True) as tx:
             await tx.execute(
                 "INSERT INTO replicas (id, seen_at) VALUES (?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",

@@ -73,8 +73,9 @@ class PostgresDatabase:
         return cls(pool)
 
     @asynccontextmanager
-    async def transaction(self, serialize: bool = False) -> AsyncIterator[PostgresTx]:
-        """Open a transaction; serialized ones first wait for the ledger's advisory lock."""
+    async def transaction(self, serialize: bool = False, *, short: bool = False) -> AsyncIterator[PostgresTx]:
+        """Open a transaction; serialized ones first wait for the ledger's advisory lock (`short` is
+        SQLite's concern: every transaction here is a pool connection's)."""
         async with self._pool.acquire() as conn, conn.transaction():
             if serialize:
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", LEDGER_LOCK_KEY)

@@ -115,9 +115,10 @@ class SqliteTx:
         self._db = db
         self._run = db.run_quick if quick else db.run
 
-    # Each call is one piece of work (execute and fetch together). A serialized transaction's (the
-    # ledger's short writes: a job's step, a settlement) run on the event loop's thread while the
-    # connection's thread is idle: a trip to that thread and back cost more CPU than the statement
+    # Each call is one piece of work (execute and fetch together). A serialized or short transaction's
+    # (the ledger's writes: a job's step, a settlement; generation times) run on the event loop's
+    # thread while the connection's thread is idle: a trip to that thread and back cost more CPU than
+    # the statement
     # (a futex and a self-pipe wake-up each way, thousands a minute with jobs in flight). Reads that
     # may scan (usage, exports, audits) stay on the connection's thread.
 
@@ -204,16 +205,18 @@ class SqliteDatabase:
         return await self.run(work)
 
     @asynccontextmanager
-    async def transaction(self, serialize: bool = False) -> AsyncIterator[SqliteTx]:
-        """Open a transaction; serialized ones take the file's write lock at BEGIN."""
-        run = self.run_quick if serialize else self.run
+    async def transaction(self, serialize: bool = False, *, short: bool = False) -> AsyncIterator[SqliteTx]:
+        """Open a transaction; serialized ones take the file's write lock at BEGIN. Serialized and
+        short ones run on the event loop's thread while the connection's thread is idle."""
+        quick = serialize or short
+        run = self.run_quick if quick else self.run
         async with self._lock:
             try:
                 # A deferred transaction that reads and then writes can fail with SQLITE_BUSY
                 # without waiting; BEGIN IMMEDIATE waits (busy_timeout, on the connection's thread)
                 # for the lock instead.
                 await run(lambda conn: conn.execute("BEGIN IMMEDIATE" if serialize else "BEGIN"))
-                yield SqliteTx(self, quick=serialize)
+                yield SqliteTx(self, quick=quick)
             except BaseException:
                 # Submitted work runs even when its awaiter is cancelled, in order: this rollback
                 # follows whatever statement was in flight, before the next transaction's BEGIN.
