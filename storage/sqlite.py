@@ -10,6 +10,7 @@ taken, it goes to the thread and waits there."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,9 +20,11 @@ from typing import Any, TypeVar
 
 from storage.db import Decide, Dialect, Row
 
+log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000  # on the connection's thread; on the event loop's, never wait (see above)
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 MAX_GROUP = 64  # callers sharing one group-commit transaction, at most
+CHECKPOINT_EVERY_S = 1.0
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], Any]
 
@@ -146,9 +149,11 @@ class SqliteDatabase:
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor, path: str) -> None:
         self._conn = conn
         self._thread = thread
+        self._path = path
+        self._checkpoints: asyncio.Task[None] | None = None
         # The last work handed to the thread: once it is done (FIFO), the thread is idle.
         self._last: Future[Any] | None = None
         self._lock = asyncio.Lock()
@@ -172,9 +177,12 @@ class SqliteDatabase:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
-                # Savepoint journals (one per grouped reservation) stay in memory: on disk, a group
-                # of reservations wrote each page to a temp file too, 3.7x the writes of its commit.
+                # Statement journals stay in memory: on disk (with a savepoint per grouped
+                # reservation) every page a group commit touched was written to a temp file too.
                 conn.execute("PRAGMA temp_store = MEMORY")
+                # No checkpoint inside a COMMIT (copying the WAL into the file and syncing it, on the
+                # event loop's thread for a group commit): `_checkpoint_often` does it beside.
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
             except BaseException:
                 conn.close()
                 raise
@@ -185,7 +193,33 @@ class SqliteDatabase:
         except BaseException:
             thread.shutdown(wait=False)
             raise
-        return cls(conn, thread)
+        db = cls(conn, thread, path)
+        db._checkpoints = asyncio.create_task(db._checkpoint_often(), name="sqlite-checkpoints")
+        return db
+
+    async def _checkpoint_often(self) -> None:
+        """Every CHECKPOINT_EVERY_S, copy the WAL's committed pages into the database file (a PASSIVE
+        checkpoint: it never waits for or blocks a writer or a reader) from a connection of its own on
+        a thread of its own, so neither the event loop nor the store's connection ever waits for it."""
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
+        loop = asyncio.get_running_loop()
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = await loop.run_in_executor(
+                thread, partial(sqlite3.connect, self._path, isolation_level=None, check_same_thread=False)
+            )
+            while True:
+                await asyncio.sleep(CHECKPOINT_EVERY_S)
+                try:
+                    await loop.run_in_executor(thread, conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as exc:  # e.g. the disk: the next round tries again
+                    log.warning(
+                        "WAL checkpoint failed", extra={"event": "sqlite.checkpoint", "error": repr(exc)}
+                    )
+        finally:
+            if conn is not None:  # closed before the store's own connection (the last one cleans up)
+                await loop.run_in_executor(thread, conn.close)
+            thread.shutdown(wait=False)
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on the connection's thread (FIFO: a later call never overtakes an earlier one)."""
@@ -288,5 +322,8 @@ class SqliteDatabase:
         self._closed = True
         if self._grouper is not None:
             await asyncio.wait([self._grouper])
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            await asyncio.wait([self._checkpoints])
         await asyncio.wrap_future(self._thread.submit(self._conn.close))
         self._thread.shutdown(wait=False)

@@ -80,6 +80,7 @@ async def test_sqlite_pragmas(tmp_path, clock):
             assert await tx.fetchval("PRAGMA busy_timeout") == 10_000
             assert await tx.fetchval("PRAGMA synchronous") == 1  # NORMAL
             assert await tx.fetchval("PRAGMA temp_store") == 2  # MEMORY
+            assert await tx.fetchval("PRAGMA wal_autocheckpoint") == 0  # checkpoints run beside
     finally:
         await store.close()
 

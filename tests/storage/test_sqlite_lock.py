@@ -62,3 +62,31 @@ async def test_the_connection_never_waits_on_the_event_loop_thread(tmp_path: Pat
         assert store.db._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0  # type: ignore[attr-defined]
     finally:
         await store.close()
+
+
+async def test_the_wal_is_copied_into_the_database_file_beside_the_stores_connection(tmp_path, clock):
+    # No COMMIT checkpoints (a group commit on the event loop's thread would stall it, and SQLite is
+    # told so: test_sqlite_pragmas): a connection of the store's own, on a thread of its own, does it
+    # every second. A reader of the database file alone (ignoring the WAL) sees the jobs within
+    # seconds of their commit, the store still open.
+    store = await open_store(f"sqlite:///{tmp_path}/wal.db", LedgerConfig(10**9, "month", 50, 1800, clock))
+    try:
+        for i in range(40):
+            await store.reserve_with_status(new_job(user=f"U{i}"), owner="r1", lease_s=30)
+
+        def in_file() -> int:
+            conn = sqlite3.connect(f"file:{tmp_path}/wal.db?immutable=1", uri=True)
+            try:
+                return int(conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+            except sqlite3.DatabaseError:  # the file has no tables yet: all of it is in the WAL
+                return 0
+            finally:
+                conn.close()
+
+        for _ in range(50):
+            if await asyncio.to_thread(in_file) == 40:
+                break
+            await asyncio.sleep(0.1)
+        assert await asyncio.to_thread(in_file) == 40
+    finally:
+        await store.close()
