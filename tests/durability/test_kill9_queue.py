@@ -37,6 +37,9 @@ async def test_kill9_with_queued_jobs_loses_none(tmp_path, sim, slack):
     db_url = f"sqlite:///{tmp_path / 'bot.db'}"
     store = await open_store(db_url, ledger_config(load_settings(database_url=db_url)))
     sim.configure(take_s=2.0)
+    # The first holds the user's slot until the other two are announced (at Slack's pace of one post
+    # a second in the channel, ~5 s): a 2 s first video could finish and let the second start first.
+    sim.configure_next(1, take_s=10.0)
     limit = {"VIDEOBOT_MAX_INFLIGHT_PER_USER": "1"}
     first = AppProcess(sim=sim, slack=slack, db_url=db_url, log_path=tmp_path / "app.log", **limit)
     await first.start()
