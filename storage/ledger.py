@@ -69,11 +69,10 @@ _STATUS_COLUMNS = (
     f" CASE WHEN {_CAP} IS NULL THEN NULL"
     f" ELSE (SELECT w.spent || ':' || w.reserved FROM ({_WORKSPACE_MONEY}) AS w) END AS workspace"
 )
-_SNAPSHOT = f"SELECT {_STATUS_COLUMNS}, {WORKSPACE_QUEUE} FROM ({_USER_MONEY}) AS u"
 # A user's status alone (their budget answer, a delivery's last line): without the workspace's slots,
-# which count every running job.
+# which count every running job. A reservation's snapshot adds them around it (`_snapshot_args`).
 _STATUS_SNAPSHOT = f"SELECT {_STATUS_COLUMNS} FROM ({_USER_MONEY}) AS u"
-_QUEUE_ARGS = slice(7, 9)  # the two arguments of WORKSPACE_QUEUE in `_snapshot_args`
+_SNAPSHOT = f"SELECT s.*, {WORKSPACE_QUEUE} FROM ({_STATUS_SNAPSHOT}) AS s"
 
 # A reservation also reads whether its job id is taken (a resent event whose job is stored already).
 _RESERVE_SNAPSHOT = f"SELECT s.*, (SELECT 1 FROM jobs WHERE id = ?) AS taken FROM ({_SNAPSHOT}) AS s"
@@ -150,7 +149,7 @@ class Ledger:
         override = await _setting(tx, "default_budget")
         return self.config.default_budget_micros if override is None else override
 
-    def _snapshot_args(self, user_id: str, period: str) -> tuple[Any, ...]:
+    def _status_args(self, user_id: str, period: str) -> tuple[Any, ...]:
         return (
             user_id,
             user_id,
@@ -159,14 +158,16 @@ class Ledger:
             RESERVED,
             RESERVED,
             period,
-            self.config.max_inflight,
-            self.config.max_inflight_per_user,
             CHARGED,
             period,
             RESERVED,
             RESERVED,
             user_id,
         )
+
+    def _snapshot_args(self, user_id: str, period: str) -> tuple[Any, ...]:
+        queue = (self.config.max_inflight, self.config.max_inflight_per_user)  # WORKSPACE_QUEUE's, first
+        return (*queue, *self._status_args(user_id, period))
 
     def _statuses(self, row: Row, user_id: str, now: float) -> tuple[BudgetStatus, int, WorkspaceStatus]:
         """Read a `_SNAPSHOT` (or `_STATUS_SNAPSHOT`) row: the user's status, their jobs in flight, the
@@ -310,8 +311,7 @@ class Ledger:
     async def budget_status(self, user_id: str) -> BudgetStatus:
         """A user's limit, spend and reservations in the current period (one statement: a quick read)."""
         now = self._clock()
-        args = list(self._snapshot_args(user_id, self._period(now)))
-        del args[_QUEUE_ARGS]
+        args = self._status_args(user_id, self._period(now))
         [row] = await self._db.fetch_statement(_STATUS_SNAPSHOT, *args)  # aggregates: always one row
         status, _, _ = self._statuses(row, user_id, now)
         return status
