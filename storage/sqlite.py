@@ -1,11 +1,11 @@
 """SQLite backend: one connection per store, used by one thread at a time; WAL, write transactions
 via BEGIN IMMEDIATE, and a group commit for `decide_and_write` (the reservations).
 
-Work runs on a thread of the connection's own, where it may wait for another process's write lock,
-except a group commit finding the connection idle and the lock free: that one runs right on the
-event loop's thread (a few hundred microseconds of statements, no hop to the thread and back and no
-GIL handover on the way: ~10% of the CPU of an ack in a flood of commands). Where the lock is
-taken, it goes to the thread and waits there."""
+Short work (a group commit, a single statement, a serialized or `short` transaction, a quick read)
+runs right on the event loop's thread when the connection's own thread is idle and no other process
+holds the write lock: no hop to the thread and back, no GIL handover on the way. Where the lock is
+taken, it goes to the thread and waits there; so do reads that may scan. WAL checkpoints run beside
+the store, from a connection and a thread of their own, never inside a COMMIT."""
 
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ def _run_group(conn: sqlite3.Connection, works: list[Work]) -> list[Any]:
 
 
 def _decided(query: str, args: Sequence[Any], decide: Decide[T]) -> Callable[[sqlite3.Connection], Any]:
-    """`decide_and_write` as one piece of work for the connection's thread: the decision's result, or
-    `_Failed` when the decision raised (before anything was written)."""
+    """`decide_and_write` as one piece of work for a group commit: the decision's result, or `_Failed`
+    when the decision raised (before anything was written)."""
 
     def work(conn: sqlite3.Connection) -> Any:
         row = conn.execute(query, args).fetchone()
@@ -121,9 +121,8 @@ class SqliteTx:
     # Each call is one piece of work (execute and fetch together). A serialized or short transaction's
     # (the ledger's writes: a job's step, a settlement; generation times) run on the event loop's
     # thread while the connection's thread is idle: a trip to that thread and back cost more CPU than
-    # the statement
-    # (a futex and a self-pipe wake-up each way, thousands a minute with jobs in flight). Reads that
-    # may scan (usage, exports, audits) stay on the connection's thread.
+    # the statement (a futex and a self-pipe wake-up each way, thousands a minute with jobs in
+    # flight). Reads that may scan (usage, exports, audits) stay on the connection's thread.
 
     async def execute(self, sql: str, *args: Any) -> int:
         """Run one statement; returns the number of rows it changed."""
