@@ -10,7 +10,7 @@ from typing import Any
 from storage.db import Database, Row, Tx, placeholders
 from storage.models import UNFINISHED_STATES, Job, JobState
 from storage.states import check_transition
-from storage.turns import leaves_queue, turn_refresh
+from storage.turns import after_transition
 
 JOB_COLUMNS: tuple[str, ...] = tuple(Job.model_fields)
 # Money and identity move only through the ledger (reserve/settle/release), never through field updates.
@@ -107,13 +107,14 @@ class Jobs:
             raise ValueError("a job is finished only with its money: use finish()")
         expect = list(expect)
         sql, args = transition_sql(job_id, to, expect, owner, fields, self._clock())
-        if not leaves_queue(expect, JobState(to)):
+        turns = after_transition(job_id, expect, JobState(to))
+        if not turns:
             rows = await self._db.fetch_statement(sql + " RETURNING *", *args)
             return job_from_row(rows[0]) if rows else None
         async with self._db.transaction(serialize=True) as tx:  # the user's turn moves with it
             rows = await tx.fetchall(sql + " RETURNING *", *args)
             if rows:
-                for refresh, values in turn_refresh(job_id=job_id):
+                for refresh, values in turns:
                     await tx.execute(refresh, *values)
         return job_from_row(rows[0]) if rows else None
 

@@ -196,7 +196,7 @@ class Queue:
                 for sql, args in start_queued_sql(job_id, started, deadline, now, owner, now + lease_s):
                     await tx.execute(sql, *args)
             for user in set(users):  # their turns moved on
-                for sql, args in turn_refresh(user_id=user):
+                for sql, args in turn_refresh(user):
                     await tx.execute(sql, *args)
             rows = await tx.fetchall(f"SELECT * FROM jobs WHERE id IN ({placeholders(len(chosen))})", *chosen)
         by_id = {str(r["id"]): job_from_row(r) for r in rows}

@@ -15,7 +15,7 @@ from storage.models import CANCELLABLE_STATES, Job, JobState
 from storage.policy import Policy
 from storage.queue import Queue
 from storage.requests import Requests
-from storage.turns import leaves_queue, turn_refresh
+from storage.turns import after_transition
 
 
 class SqlStore(Ledger, Jobs, Estimates, Queue, Policy, AuditLog, Requests):
@@ -64,9 +64,8 @@ class SqlStore(Ledger, Jobs, Estimates, Queue, Policy, AuditLog, Requests):
         async with self._db.transaction(serialize=True) as tx:
             if await tx.execute(sql, *args) != 1:
                 return None
-            if leaves_queue(expect, to):  # the user's turn moves with it
-                for refresh, values in turn_refresh(job_id=job_id):
-                    await tx.execute(refresh, *values)
+            for refresh, values in after_transition(job_id, expect, to):  # the user's turn moves with it
+                await tx.execute(refresh, *values)
             # The money moves at most once: if it already left `reserved`, these change nothing.
             if to is JobState.DELIVERED:
                 assert billed_seconds is not None

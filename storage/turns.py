@@ -1,10 +1,11 @@
 """`queue_turns` (migration 0009): each user with queued jobs and their turn in the queue's
 round-robin (`storage.queue`), kept as a table so a queued ack's place is a count on its index.
 
-A user's row is rewritten from their jobs in the serialized transaction of every change to their
-queued jobs: a job queued (the ledger's reservation), started (`Queue.start_queued`), or moved out of
-the queue any other way (`Jobs.transition`, `Store.finish`). A direct start (an ACCEPTED insert) needs
-none: it happens only to a user with nothing queued, who has no row.
+A user's row is kept in the serialized transaction of every change to their queued jobs: a job
+queued (the ledger's reservation: one upsert, `queued_turn`), started (`Queue.start_queued`:
+`turn_refresh`) or moved out of the queue any other way (`Jobs.transition`, `Store.finish`:
+`after_transition`) rewrites it from their jobs. A direct start (an ACCEPTED insert) needs none: it
+happens only to a user with nothing queued, who has no row.
 """
 
 from __future__ import annotations
@@ -40,18 +41,20 @@ _QUEUED = (
 )
 
 
-def turn_refresh(*, user_id: str | None = None, job_id: str | None = None) -> list[tuple[str, list[Any]]]:
-    """The statements rewriting the `queue_turns` row of a user (or of a job's user) from their jobs."""
-    by, arg = ("user", user_id) if job_id is None else ("job", job_id)
-    return [(sql, [arg]) for sql in _REFRESH[by]]
+def turn_refresh(user_id: str) -> list[tuple[str, list[Any]]]:
+    """The statements rewriting a user's `queue_turns` row from their jobs."""
+    return [(sql, [user_id]) for sql in _REFRESH["user"]]
+
+
+def after_transition(job_id: str, expect: Collection[JobState], to: JobState) -> list[tuple[str, list[Any]]]:
+    """The statements to run after a transition of `job_id` from one of `expect` to `to`, in its
+    transaction: its user's row rewritten when the job may have left the queue, else none."""
+    if JobState.QUEUED not in expect or to is JobState.QUEUED:
+        return []
+    return [(sql, [job_id]) for sql in _REFRESH["job"]]
 
 
 def queued_turn(user_id: str, last_start: float | None, created_at: float) -> tuple[str, list[Any]]:
     """The statement keeping the turn of a user whose job was just queued (`last_start`: the latest
     start of any of their jobs, None if none)."""
     return _QUEUED, [user_id, NEVER_STARTED if last_start is None else last_start, created_at]
-
-
-def leaves_queue(expect: Collection[JobState], to: JobState) -> bool:
-    """Whether a transition from one of `expect` to `to` may take a job out of the queue."""
-    return JobState.QUEUED in expect and to is not JobState.QUEUED
