@@ -12,7 +12,6 @@ import aiohttp
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.gateway.aio_transport import AiohttpTransport
 from bot.gateway.client import GatewayClient
 from bot.gateway.pace import GenerationTimes
 from bot.policy import ContentPolicy
@@ -94,15 +93,22 @@ def ledger_config(settings: Settings, clock: Callable[[], float] = time.time) ->
     )
 
 
+def gateway_session(*, connect_s: float = 5.0, read_s: float = 30.0) -> aiohttp.ClientSession:
+    """The gateway client's pool: at most GATEWAY_IN_FLIGHT keep-alive connections, no cookies. A
+    connection must open within `connect_s`, and each read of an answer take at most `read_s`."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=GATEWAY_IN_FLIGHT, limit_per_host=GATEWAY_IN_FLIGHT),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_s, sock_read=read_s),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
 @asynccontextmanager
 async def open_deps(settings: Settings, *, clock: Callable[[], float] = time.time) -> AsyncIterator[Deps]:
     """Open the database and HTTP clients; close them all on the way out."""
     store = await open_store(settings.database_url, ledger_config(settings, clock))
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    # Polls are most of the app's requests: httpx's interface over aiohttp's cheaper connection pool.
-    gateway_http = httpx.AsyncClient(
-        timeout=httpx.Timeout(30.0, connect=5.0), transport=AiohttpTransport(limit=GATEWAY_IN_FLIGHT)
-    )
+    gateway_http = gateway_session()
     http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0), limits=limits)
     # One pool of keep-alive connections to Slack for every Web API call (no handshake per call).
     slack_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SLACK_CONNECTIONS))
@@ -130,6 +136,6 @@ async def open_deps(settings: Settings, *, clock: Callable[[], float] = time.tim
         )
     finally:
         await slack_http.close()
-        await gateway_http.aclose()
+        await gateway_http.close()
         await http.aclose()
         await store.close()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
 from email.utils import formatdate
 
-import httpx
+import aiohttp
 import pytest
+from aiohttp import web
 
-from bot.gateway.aio_transport import AiohttpTransport
+from bot.deps import gateway_session
 from bot.gateway.client import CreateRequest, GatewayClient, GatewayJob
 from bot.sim.gateway import Simulator
 from bot.ui.words.reasons import user_reason
@@ -51,21 +53,14 @@ async def sim():
     await simulator.stop()
 
 
-def new_http(kind: str, timeout: float) -> httpx.AsyncClient:
-    """httpx's own transport, or the app's: httpx over aiohttp's pool (both must behave alike)."""
-    if kind == "aiohttp":
-        return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(limit=8))
-    return httpx.AsyncClient(timeout=timeout)
-
-
-@pytest.fixture(params=["httpx", "aiohttp"])
-def kind(request):
-    return request.param
+def new_http(timeout: float) -> aiohttp.ClientSession:
+    """The app's gateway pool, with `timeout` for connecting and for each read."""
+    return gateway_session(connect_s=timeout, read_s=timeout)
 
 
 @pytest.fixture
-async def http(kind):
-    async with new_http(kind, 5.0) as client:
+async def http():
+    async with new_http(5.0) as client:
         yield client
 
 
@@ -209,9 +204,9 @@ async def test_503_on_poll_forever_raises_after_max_attempts(sim, http):
     assert sim.jobs[job.id].polls == 4 and len(sleep.delays) == 3
 
 
-async def test_create_timeout_after_send_is_not_resent(sim, kind):
+async def test_create_timeout_after_send_is_not_resent(sim):
     sim.configure(create_delay_s=1.0)
-    async with new_http(kind, 0.3) as http:
+    async with new_http(0.3) as http:
         client, sleep = make_client(http, sim.base_url)
         with pytest.raises(GatewayTimeout) as info:
             await client.create_job(REQ, idempotency_key="k")
@@ -219,9 +214,9 @@ async def test_create_timeout_after_send_is_not_resent(sim, kind):
     assert sim.create_count == 1 and len(sim.jobs) == 1 and sleep.delays == []
 
 
-async def test_poll_timeout_is_retried_then_raised(sim, kind):
+async def test_poll_timeout_is_retried_then_raised(sim):
     sim.configure(take_s=0, get_delay_s=1.0)
-    async with new_http(kind, 0.3) as http:
+    async with new_http(0.3) as http:
         client, sleep = make_client(http, sim.base_url, max_attempts=2)
         job = await client.create_job(REQ, idempotency_key="k")
         with pytest.raises(GatewayTimeout) as info:
@@ -291,23 +286,42 @@ async def test_invalid_request_400_not_retried(sim, http):
     assert sim.create_count == 1 and sleep.delays == []
 
 
-def mock_client(handler, max_attempts=3):
-    sleep = RecordingSleep()
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return http, GatewayClient(
-        http=http, base_url="http://gw.test/v1", api_key=KEY, max_attempts=max_attempts, sleep=sleep
-    )
+@contextlib.asynccontextmanager
+async def replying(handler, max_attempts=3):
+    """A gateway on 127.0.0.1 that answers every request with `handler(request)`, and a client of it."""
+
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        return handler(request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with new_http(5.0) as http:
+            yield GatewayClient(
+                http=http,
+                base_url=f"http://127.0.0.1:{port}/v1",
+                api_key=KEY,
+                max_attempts=max_attempts,
+                sleep=RecordingSleep(),
+            )
+    finally:
+        await runner.cleanup()
 
 
 async def test_garbage_200_on_create_may_have_created_and_is_not_resent():
     calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: web.Request) -> web.Response:
         calls.append(request)
-        return httpx.Response(200, text="<html>oops</html>")
+        return web.Response(status=200, text="<html>oops</html>")
 
-    http, client = mock_client(handler)
-    async with http:
+    async with replying(handler) as client:
         with pytest.raises(GatewayBadResponse) as info:
             await client.create_job(REQ, idempotency_key="k")
     assert not info.value.retryable and len(calls) == 1
@@ -324,8 +338,7 @@ async def test_tolerant_parsing_of_extras_aliases_and_odd_errors():
         "result": {"url": "https://media.aigateway.sh/v/1.mp4", "duration": 5.0, "fps": 24},
         "error": 17,
     }
-    http, client = mock_client(lambda r: httpx.Response(200, json=body))
-    async with http:
+    async with replying(lambda r: web.json_response(body)) as client:
         job = await client.get_job("job/../1")
     assert isinstance(job, GatewayJob)
     assert job.status == "completed" and job.created == 1776947082 and job.error is None
@@ -337,17 +350,17 @@ async def test_tolerant_parsing_of_extras_aliases_and_odd_errors():
     [b"", b"[]", b'{"error": "plain string"}', b'{"error": {"type": 5, "message": ["x"]}}', b"\xff\xfe"],
 )
 async def test_error_statuses_survive_any_body(body):
-    http, client = mock_client(lambda r: httpx.Response(402, content=body))
-    async with http:
+    async with replying(lambda r: web.Response(status=402, body=body)) as client:
         with pytest.raises(GatewayCreditsError) as info:
             await client.get_job("j")
     assert info.value.status == 402
 
 
 async def test_unknown_5xx_is_server_error_and_4xx_is_plain():
-    replies = iter([httpx.Response(502, text="bad gateway"), httpx.Response(418, json={"error": {}})])
-    http, client = mock_client(lambda r: next(replies), max_attempts=2)
-    async with http:
+    replies = iter(
+        [web.Response(status=502, text="bad gateway"), web.json_response({"error": {}}, status=418)]
+    )
+    async with replying(lambda r: next(replies), max_attempts=2) as client:
         with pytest.raises(GatewayError) as info:
             await client.get_job("j")
     assert type(info.value) is GatewayError and info.value.status == 418
@@ -356,11 +369,26 @@ async def test_unknown_5xx_is_server_error_and_4xx_is_plain():
 async def test_job_path_is_escaped():
     seen = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.url.raw_path)
-        return httpx.Response(200, content=json.dumps({"id": "x", "status": "queued"}).encode())
+    def handler(request: web.Request) -> web.Response:
+        seen.append(request.raw_path)
+        return web.Response(body=json.dumps({"id": "x", "status": "queued"}).encode())
 
-    http, client = mock_client(handler)
-    async with http:
+    async with replying(handler) as client:
         await client.get_job("../admin?x=1")
-    assert seen == [b"/v1/jobs/..%2Fadmin%3Fx%3D1"]
+    assert seen == ["/v1/jobs/..%2Fadmin%3Fx%3D1"]
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_an_answer_over_a_megabyte_is_refused_unread(declared):
+    big = b'{"id": "x", "status": "queued", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+    def handler(request: web.Request) -> web.StreamResponse:
+        response = web.Response(body=big, content_type="application/json")
+        if not declared:
+            response.enable_chunked_encoding()
+        return response
+
+    async with replying(handler, max_attempts=2) as client:
+        with pytest.raises(GatewayBadResponse) as info:
+            await client.get_job("x")
+    assert "larger than" in str(info.value) and info.value.retryable

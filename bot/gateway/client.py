@@ -1,8 +1,11 @@
 """Typed async client for the AIgateway video API: create a job, read a job, retry only when safe.
 
 A create that may have reached the gateway is never resent (a second paid job): it raises with
-`retryable=False`. Reads are retried on anything transient. The injected `httpx.AsyncClient`
-belongs to the caller and is never closed here.
+`retryable=False`. Reads are retried on anything transient. The injected `aiohttp.ClientSession`
+(its timeouts are the client's) belongs to the caller and is never closed here.
+
+aiohttp rather than httpx: polls are most of the app's requests, and one through httpx costs two to
+three times the CPU of the same request through aiohttp's pool (bench/RESULTS.md, issue 18).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 from urllib.parse import quote
 
-import httpx
+import aiohttp
+from multidict import CIMultiDictProxy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from yarl import URL
 
 from bot import metrics
 from bot.gateway.polling import parse_retry_after, retry_delay
@@ -36,6 +41,7 @@ from storage.errors import (
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # gateway answers are small JSON; anything bigger is not one of them
+CHUNK = 64 * 1024
 
 _STATUS_ALIASES = {
     "pending": "queued",
@@ -152,12 +158,12 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class GatewayClient:
-    """AIgateway client over an injected `httpx.AsyncClient`."""
+    """AIgateway client over an injected `aiohttp.ClientSession`."""
 
     def __init__(
         self,
         *,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         base_url: str,
         api_key: str,
         max_attempts: int = 4,
@@ -168,9 +174,9 @@ class GatewayClient:
         max_in_flight: int = 64,
     ) -> None:
         self._http = http
-        # At most this many requests at once, kept at or below the pool's size: waiting here is
-        # O(1), whereas httpcore rescans every queued request each time a pooled connection frees,
-        # which collapses under thousands of polls falling due together.
+        # At most this many requests at once, kept at or below the pool's size: a wave of thousands
+        # of polls falling due together waits here, not for a pooled connection (whose wait counts
+        # against the connect timeout and would read as "could not connect").
         self._slots = asyncio.Semaphore(max_in_flight)
         self._base = base_url.rstrip("/")
         self._api_key = api_key
@@ -238,7 +244,7 @@ class GatewayClient:
 
     async def _send_once(
         self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str], creating: bool
-    ) -> tuple[int, httpx.Headers, bytes]:
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         status = "error"  # no answer: refused, timed out, broken
         try:
             answer = await self._exchange(method, url, body, headers, creating)
@@ -249,28 +255,29 @@ class GatewayClient:
 
     async def _exchange(
         self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str], creating: bool
-    ) -> tuple[int, httpx.Headers, bytes]:
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers = {**headers, "Content-Type": "application/json"}
         try:
-            request = self._http.build_request(method, url, json=body, headers=headers)
             async with self._slots:
-                response = await self._http.send(request, stream=True)
-                try:
-                    raw = await _read_capped(response, creating)
-                finally:
-                    await response.aclose()
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # The request never left this process: safe to send again, even a create.
-            cls: type[GatewayError] = (
-                GatewayConnectError if isinstance(exc, httpx.ConnectError) else GatewayTimeout
-            )
-            raise cls(f"could not connect to the gateway: {type(exc).__name__}") from exc
-        except httpx.TimeoutException as exc:
+                # encoded: the job id's escaping (see get_job) is sent as it is.
+                async with self._http.request(
+                    method, URL(url, encoded=True), data=data, headers=headers, allow_redirects=False
+                ) as response:
+                    return response.status, response.headers, await _read_capped(response, creating)
+        except aiohttp.ConnectionTimeoutError as exc:
+            # No connection (or pooled one) in time: the request never left this process.
+            raise GatewayTimeout(f"could not connect to the gateway: {type(exc).__name__}") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise GatewayConnectError(f"could not connect to the gateway: {type(exc).__name__}") from exc
+        except TimeoutError as exc:  # aiohttp's read timeouts are TimeoutErrors too
             message = f"gateway did not answer in time: {type(exc).__name__}"
             raise _sent_error(GatewayTimeout, message, creating) from exc
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             message = f"connection to the gateway broke: {type(exc).__name__}"
             raise _sent_error(GatewayError, message, creating) from exc
-        return response.status_code, response.headers, raw
 
 
 def _sent_error(cls: type[GatewayError], message: str, creating: bool) -> GatewayError:
@@ -278,10 +285,12 @@ def _sent_error(cls: type[GatewayError], message: str, creating: bool) -> Gatewa
     return cls(message, retryable=not creating)
 
 
-async def _read_capped(response: httpx.Response, creating: bool) -> bytes:
+async def _read_capped(response: aiohttp.ClientResponse, creating: bool) -> bytes:
+    if (response.content_length or 0) > MAX_BODY_BYTES:
+        raise _bad(f"gateway answer larger than {MAX_BODY_BYTES} bytes", creating)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.content.iter_chunked(CHUNK):
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise _bad(f"gateway answer larger than {MAX_BODY_BYTES} bytes", creating)
@@ -301,7 +310,7 @@ def _snippet(raw: bytes) -> str:
     return " ".join(text.split()) or "empty body"
 
 
-def _status_error(status: int, headers: httpx.Headers, raw: bytes, creating: bool) -> GatewayError:
+def _status_error(status: int, headers: CIMultiDictProxy[str], raw: bytes, creating: bool) -> GatewayError:
     """Map an HTTP error answer (any body) to the exception tree."""
     data = _decode(raw)
     info = ErrorInfo()
