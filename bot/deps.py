@@ -48,7 +48,7 @@ class Deps:
     # Likewise for the bytes of uploads: a wave of finished videos must not stall the polls of the
     # others. Only the transfer holds it: Slack's round trips around it (ticket, share) cost no CPU.
     upload_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(UPLOAD_CONCURRENCY))
-    # Whole deliveries (join, ticket, bytes, share, status edits) at once: a wave of 2,000 videos
+    # Whole deliveries (join, bytes, share, the final status edit, the alerts) at once: a wave of 2,000 videos
     # finishing within a minute must not run all its deliveries' work together, or the polls and
     # downloads of the others wait behind it (bench/inflight.py: detection p50 0.9 -> 2.8 s with only
     # the bytes gated, 1.2 s with 24 deliveries at once). With Slack's answers slow (1 s), 8 at once

@@ -382,14 +382,17 @@ class JobFlow:
             await self.status.show(self.job, STATUS_WAITING_FOR_SLACK, force=True)
         else:
             await self.status.refresh(self.job, force=True)
-        if self.file is None and not await self._fetch():
-            return
-        assert self.file is not None
-        try:
-            async with self.deps.delivery_gate:
+        # The rest of the delivery, its last status edit and the alerts included, holds a slot: in a
+        # wave of finished videos, deliveries queue here (costing nothing while they wait) instead of
+        # taking the event loop from the polls and downloads that notice the next ones.
+        async with self.deps.delivery_gate:
+            if self.file is None and not await self._fetch():
+                return
+            assert self.file is not None
+            try:
                 await deliver(self.deps, self.job, self.file, hold=self._hold, ticket=self._ticket.task)
-        finally:
-            self.cleanup()
-        await self._finish(S.DELIVERED, billed=billed_seconds(self.job))
-        await self._show_final()
-        await check_alerts(self.deps, self.job.user_id)
+            finally:
+                self.cleanup()
+            await self._finish(S.DELIVERED, billed=billed_seconds(self.job))
+            await self._show_final()
+            await check_alerts(self.deps, self.job.user_id)

@@ -158,3 +158,27 @@ async def test_calls_committed_together_keep_their_own_writes_when_one_fails_hal
         await tx.execute("DROP TABLE grouped_rows")
     assert [r["x"] for r in rows] == [1, 2, 5, 6]  # nothing of the third (not even its 30)
     assert seen.count(3) == 1  # the broken call is not tried again
+
+
+async def test_a_job_step_during_another_tasks_transaction_is_kept_when_that_one_rolls_back(store):
+    # A single statement (a job's step) runs without the store's lock when no transaction is open;
+    # while one is, it must wait for it rather than land inside it and be rolled back with it.
+    job = await store.reserve(new_job(), owner="r1", lease_s=30)
+    inside, go_on = asyncio.Event(), asyncio.Event()
+
+    async def failing() -> None:
+        async with store.db.transaction() as tx:
+            await tx.execute("UPDATE jobs SET last_error = 'from the failed one' WHERE id = ?", job.id)
+            inside.set()
+            await go_on.wait()
+            raise RuntimeError("changed its mind")
+
+    failed = asyncio.create_task(failing())
+    await inside.wait()
+    step = asyncio.create_task(store.update(job.id, permalink="https://example.slack.com/p1"))
+    await asyncio.sleep(0.05)
+    go_on.set()
+    await asyncio.gather(failed, return_exceptions=True)
+    await step
+    fresh = await store.get_job(job.id)
+    assert fresh.permalink == "https://example.slack.com/p1" and fresh.last_error is None
