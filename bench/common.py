@@ -8,12 +8,10 @@ import json
 import os
 import platform
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,6 @@ import httpx
 import psutil
 
 from bot.sim.signing import post_signed, slash_command_body
-from storage.models import UNFINISHED_STATES
 
 BOT_TOKEN = "xoxb-bench-token"
 SECRET = "bench-signing-secret"
@@ -81,12 +78,6 @@ class Stubs:
     async def slack_state(self) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=60) as http:
             return dict((await http.get(self.info["slack_base"] + "_standin/state")).json())
-
-
-def _unfinished(db: Path) -> int:
-    states = ", ".join(f"'{s.value}'" for s in UNFINISHED_STATES)
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-        return int(conn.execute(f"SELECT COUNT(*) FROM jobs WHERE state IN ({states})").fetchone()[0])
 
 
 class AppProc:
@@ -150,19 +141,6 @@ class AppProc:
         times = self.ps.cpu_times()
         return float(times.user + times.system)
 
-    async def idle(self, *, below: float = 0.05, window_s: float = 0.5, limit_s: float = 30.0) -> None:
-        """Wait until every job in the app's database is finished (if it has one) and the process uses
-        under `below` of a core over `window_s`, for at most `limit_s`."""
-        deadline = time.monotonic() + limit_s
-        db = Path(self.env["VIDEOBOT_DATABASE_URL"].removeprefix("sqlite:///"))
-        while db.exists() and time.monotonic() < deadline and _unfinished(db):
-            await asyncio.sleep(0.2)
-        while time.monotonic() < deadline:
-            before = self.cpu_s()
-            await asyncio.sleep(window_s)
-            if self.cpu_s() - before < below * window_s:
-                return
-
 
 class Sampler:
     """Samples a process's RSS every `interval` seconds in the background; keeps the peak."""
@@ -208,13 +186,11 @@ async def post_timed(
     signed: list[tuple[str, dict[str, str]]],
     concurrency: int,
     warm_up: list[tuple[str, dict[str, str]]] | None = None,
-    settle: Callable[[], Awaitable[None]] | None = None,
 ) -> list[float]:
     """POST each (body, headers), `concurrency` at a time; each one's latency in ms.
 
     The bodies come signed, before the clock starts, and aiohttp keeps the client side cheap, so the
-    figures are about the server. `warm_up` requests go first on the same connections, unmeasured;
-    then `settle` is awaited (e.g. until the server is idle again) before the measured ones.
+    figures are about the server. `warm_up` requests go first on the same connections, unmeasured.
     """
     latencies: list[float] = []
     queue = iter(signed)
@@ -222,8 +198,6 @@ async def post_timed(
         for body, headers in warm_up or []:
             async with session.post(url, data=body, headers=headers) as response:
                 await response.read()
-        if settle is not None:
-            await settle()
 
         async def worker() -> None:
             for body, headers in queue:
