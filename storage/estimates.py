@@ -29,20 +29,17 @@ class Estimates:
                 float(seconds),
                 now,
             )
-            oldest_kept = await tx.fetchval(
+            # Older than the KEEP-th newest: none while fewer are kept (the subquery is then NULL).
+            await tx.execute(
+                "DELETE FROM generation_times WHERE model = ? AND duration = ? AND recorded_at < ("
                 "SELECT recorded_at FROM generation_times WHERE model = ? AND duration = ?"
-                " ORDER BY recorded_at DESC LIMIT 1 OFFSET ?",
+                " ORDER BY recorded_at DESC LIMIT 1 OFFSET ?)",
+                model,
+                duration_s,
                 model,
                 duration_s,
                 KEEP - 1,
             )
-            if oldest_kept is not None:
-                await tx.execute(
-                    "DELETE FROM generation_times WHERE model = ? AND duration = ? AND recorded_at < ?",
-                    model,
-                    duration_s,
-                    oldest_kept,
-                )
 
     async def recent_generation_times(self, model: str, duration_s: int, limit: int) -> list[float]:
         """The last `limit` generation times (seconds) of this model and duration, oldest first."""

@@ -23,7 +23,7 @@ from bot.gateway.pace import Kind
 from bot.gateway.polling import PollPlan, next_poll_delay
 from bot.jobs.alerts import check_alerts
 from bot.jobs.delivery import announce, deliver, post_failure
-from bot.jobs.queue import QueueNotices, estimate_for, queued_place
+from bot.jobs.queue import QueueNotices, queued_place, usual_estimate
 from bot.jobs.status import StatusMessage
 from bot.jobs.ticket import EarlyTicket
 from bot.logs import log_event
@@ -141,12 +141,7 @@ class JobFlow:
     async def _usual_time(self) -> float | None:
         """The usual generation time for this job, read once per flow."""
         if not self._estimated:
-            # From this process's view of recent times (no query), else the model's other durations.
-            kind = (self.job.model, self.job.duration)
-            estimate = await self.deps.generation_times.usual(self.store, kind)
-            if estimate is None:
-                estimate = await estimate_for(self.deps, self.job)
-            self._estimate, self._estimated = estimate, True
+            self._estimate, self._estimated = await usual_estimate(self.deps, self.job, self.notices), True
         return self._estimate
 
     def cleanup(self) -> None:

@@ -37,13 +37,23 @@ async def estimate_for(deps: Deps, job: Job) -> float | None:
     return await deps.store.generation_time_estimate(job.model, job.duration)
 
 
+async def usual_estimate(deps: Deps, job: Job, notices: QueueNotices | None) -> float | None:
+    """The usual generation time for `job`: from this process's recent times of its model and
+    duration (no query), else `estimate_for` through the runner's brief per-kind memory when there is
+    one (a flood of jobs of a kind with no history yet reads the store once, not twice each)."""
+    estimate = await deps.generation_times.usual(deps.store, (job.model, job.duration))
+    if estimate is None:
+        estimate = await (notices.usual_time(job) if notices is not None else estimate_for(deps, job))
+    return estimate
+
+
 async def queued_place(deps: Deps, job: Job, notices: QueueNotices | None) -> tuple[int, float | None]:
     """How many queued jobs start before `job` (the place its ack gave, when there was one), and
     roughly when its video will be ready."""
     ahead = notices.told.pop(job.id, None) if notices is not None else None
     if ahead is None:
         ahead = await deps.store.queue_place(job.id) or 0
-    estimate = await (notices.usual_time(job) if notices is not None else estimate_for(deps, job))
+    estimate = await usual_estimate(deps, job, notices)
     return ahead, ready_in(estimate, ahead, deps.settings.max_inflight_per_user)
 
 
