@@ -317,7 +317,7 @@ class SqliteDatabase:
         transaction, and it does not queue behind the lock's waiters. Queued there, every statement
         waited one turn of a busy event loop per waiter ahead of it (a job's step took 1.75 s at the
         median in bench/inflight.py's wave of deliveries, against ~1 ms of work)."""
-        if not self._lock.locked() and not self._conn.in_transaction and self._idle():
+        if self._idle() and not self._lock.locked() and not self._conn.in_transaction:
             try:
                 return _rows(self._conn, sql, args)
             except sqlite3.OperationalError as exc:
