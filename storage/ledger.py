@@ -326,8 +326,8 @@ class Ledger:
         scan the whole period: after every delivery, that is what a workspace without a cap skips).
         The cap is read first as a statement of its own: a short read on the event loop's thread,
         where a transaction would take the store's lock for three trips to the connection's thread."""
-        rows = await self._db.fetch_statement("SELECT micros FROM workspace_settings WHERE key = 'cap'")
-        if not rows or rows[0]["micros"] is None:
+        [row] = await self._db.fetch_statement(f"SELECT {_CAP} AS cap")  # always one row
+        if row["cap"] is None:
             return None
         return await self.workspace_status()
 

@@ -35,11 +35,11 @@ async def check_alerts(deps: Deps, user_id: str) -> list[str]:
             await _dm(deps, user_id, user_budget_alert(status))
             sent.append(key)
     workspace = await deps.store.capped_workspace_status()
-    cap = None if workspace is None else workspace.cap_micros
-    if workspace is not None and cap:
+    if workspace is not None and workspace.cap_micros:
         for percent in CAP_THRESHOLDS_PERCENT:
-            if workspace.spent_micros * 100 >= cap * percent and await deps.store.claim_alert(
-                f"cap{percent}"
+            if (
+                workspace.spent_micros * 100 >= workspace.cap_micros * percent
+                and await deps.store.claim_alert(f"cap{percent}")
             ):
                 for admin in deps.settings.admins:
                     await _dm(deps, admin, cap_alert(percent, workspace))
