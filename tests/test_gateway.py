@@ -29,6 +29,7 @@ from storage.errors import (
     GatewayTimeout,
     GatewayUnavailable,
 )
+from tests.local_server import serving
 
 KEY = "sk-test-secret-123"
 REQ = CreateRequest(model="bytedance/seedance-2.0-fast", prompt="a lake", duration=5, aspect_ratio="16:9")
@@ -296,22 +297,10 @@ async def replying(handler, max_attempts=3):
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        async with new_http(5.0) as http:
-            yield GatewayClient(
-                http=http,
-                base_url=f"http://127.0.0.1:{port}/v1",
-                api_key=KEY,
-                max_attempts=max_attempts,
-                sleep=RecordingSleep(),
-            )
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url, new_http(5.0) as http:
+        yield GatewayClient(
+            http=http, base_url=f"{url}/v1", api_key=KEY, max_attempts=max_attempts, sleep=RecordingSleep()
+        )
 
 
 async def test_garbage_200_on_create_may_have_created_and_is_not_resent():

@@ -21,6 +21,7 @@ from bot.sim.slack.events import (
     message_action,
     post_mention,
 )
+from tests.local_server import serving
 
 SECRET = "events-secret"
 
@@ -48,14 +49,9 @@ async def receiver() -> AsyncIterator[Receiver]:
     got = Receiver()
     app = web.Application()
     app.router.add_post("/slack/events", got.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    got.url = f"http://{host}:{port}/slack/events"
-    yield got
-    await runner.cleanup()
+    async with serving(app, shutdown_timeout=0.5) as url:
+        got.url = f"{url}/slack/events"
+        yield got
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sim.signing import interaction_body, post_signed, sign, signed_headers, slash_command_body
+from tests.local_server import serving
 from tests.slack_tools import error_of
 
 
@@ -342,20 +343,11 @@ async def test_bolt_socket_mode_through_the_stand_in(slack):
 
 
 async def test_bolt_http_mode_accepts_signed_and_rejects_forged(slack):
-    from aiohttp import web
-
-    runner = web.AppRunner(_bolt_app(slack).web_app(path="/slack/events"))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    url = f"http://{host}:{port}/slack/events"
     body = slash_command_body(text="hi", channel_id="C_PUBLIC", response_url=slack.new_response_url())
-    try:
-        async with httpx.AsyncClient() as http:
-            good = await post_signed(http, url, body, "bolt-secret")
-            forged = await post_signed(http, url, body, "wrong-secret")
-            stale = await post_signed(http, url, body, "bolt-secret", timestamp=1_000_000)
-    finally:
-        await runner.cleanup()
+    async with serving(_bolt_app(slack).web_app(path="/slack/events")) as base, httpx.AsyncClient() as http:
+        url = f"{base}/slack/events"
+        good = await post_signed(http, url, body, "bolt-secret")
+        forged = await post_signed(http, url, body, "wrong-secret")
+        stale = await post_signed(http, url, body, "bolt-secret", timestamp=1_000_000)
     assert good.status_code == 200 and good.text == "got hi"
     assert forged.status_code == 401 and stale.status_code == 401
