@@ -317,14 +317,16 @@ class SqliteDatabase:
         transaction, and it does not queue behind the lock's waiters. Queued there, every statement
         waited one turn of a busy event loop per waiter ahead of it (a job's step took 1.75 s at the
         median in bench/inflight.py's wave of deliveries, against ~1 ms of work)."""
+
+        def work(conn: sqlite3.Connection) -> list[Row]:
+            return _rows(conn, sql, args)
+
         if self._idle() and not self._lock.locked() and not self._conn.in_transaction:
-            try:
-                return _rows(self._conn, sql, args)
-            except sqlite3.OperationalError as exc:
-                if not _locked(exc):
-                    raise
+            # Handed to the thread only if another process holds the write lock: before any later
+            # transaction of ours (FIFO), so still outside every one.
+            return await self.run_quick(work)
         async with self._lock:
-            return await self.run_quick(lambda conn: _rows(conn, sql, args))
+            return await self.run_quick(work)
 
     def _idle(self) -> bool:
         """The connection's thread has no work (FIFO: once the last work handed to it is done)."""

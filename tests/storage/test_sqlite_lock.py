@@ -90,3 +90,24 @@ async def test_the_wal_is_copied_into_the_database_file_beside_the_stores_connec
         assert await asyncio.to_thread(in_file) == 40
     finally:
         await store.close()
+
+
+async def test_a_jobs_step_waits_for_another_writer_and_lands_after_it(tmp_path: Path) -> None:
+    # A single statement runs without the store's lock when no transaction of ours is open; with
+    # another process holding the write lock it waits for it on the connection's thread, then lands.
+    path = tmp_path / "videobot.db"
+    store = await open_store(f"sqlite:///{path}", CONFIG)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        job, _ = await store.reserve_with_status(new_job("U1"), owner="me", lease_s=60)
+        other.execute("BEGIN IMMEDIATE")
+        step = asyncio.create_task(store.update(job.id, permalink="https://example.slack.com/p1"))
+        await asyncio.sleep(HOLD_S)
+        assert not step.done()  # nothing is written beside another writer
+        other.execute("COMMIT")
+        updated = await asyncio.wait_for(step, 10)
+        assert updated is not None and updated.permalink == "https://example.slack.com/p1"
+        assert other.execute("SELECT permalink FROM jobs").fetchone()[0] == "https://example.slack.com/p1"
+    finally:
+        other.close()
+        await store.close()
