@@ -25,6 +25,7 @@ import json
 import random
 import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -148,7 +149,7 @@ def _spans(lines: list[dict[str, float]], start: str, end: str) -> dict[str, flo
     }
 
 
-async def main(quick: bool, slack_latency_s: float) -> None:
+async def main(quick: bool, slack_latency_s: float, dump: Path | None = None) -> None:
     jobs, n_channels, take_s = (60, 10, 10.0) if quick else (200, 50, 20.0)
     channels = [f"C_TTV{n:02d}" for n in range(n_channels)]
     wd = workdir()
@@ -189,6 +190,8 @@ async def main(quick: bool, slack_latency_s: float) -> None:
         app.stop()
         stubs.stop()
         shutil.rmtree(wd, ignore_errors=True)  # 8 MiB a job at the stand-in
+    if dump is not None:  # every job's times and polls, for a closer look
+        dump.write_text(json.dumps(list(sim["jobs"].values())))
     lines, problems = _timelines(sim, slack)
     completions = sorted(line["completed"] for line in lines)
     window = completions[-1] - completions[0] if len(completions) > 1 else 0.0
@@ -239,5 +242,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--slack-latency", type=float, default=0.0, help="seconds each upload-related Slack method takes"
     )
+    parser.add_argument("--dump", type=Path, help="write the simulator's jobs (times, polls) here as JSON")
     args = parser.parse_args()
-    asyncio.run(main(args.quick, args.slack_latency))
+    asyncio.run(main(args.quick, args.slack_latency, args.dump))

@@ -5,11 +5,12 @@ the plan reads before each poll (a real SQLite store behind it)."""
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
 from bot.gateway.pace import HORIZON_S, RECENT, RELOAD_S, SCOUTS, GenerationTimes
-from bot.gateway.polling import MAX_RETRY_AFTER_S, PollPlan, Window, next_poll_delay
+from bot.gateway.polling import MAX_RETRY_AFTER_S, PollPlan, Window, generation_estimate, next_poll_delay
 from storage import LedgerConfig, open_store
 
 PLAN = PollPlan()  # dense 1.7 s, sparse ≤ 25 s, old pace 3 s ×1.5 up to 4.5 s, ±5%
@@ -76,6 +77,13 @@ def test_the_plan_scales_with_the_poll_cap_setting():
     assert PollPlan.for_cap(4.5) == PLAN
 
 
+def test_a_generation_time_is_the_middle_of_the_gap_the_poll_that_found_it_done_closes():
+    assert generation_estimate(PLAN, 50.0, 48.6) == pytest.approx(49.3)  # dense: the gap's middle
+    # A long gap (the first poll of the window, or the first ever): half a dense step before the poll.
+    assert generation_estimate(PLAN, 45.0, 22.5) == pytest.approx(45.0 - 0.85)
+    assert generation_estimate(PLAN, 3.0, 0.0) == pytest.approx(3.0 - 0.85)
+
+
 @pytest.fixture
 async def store(tmp_path):
     config = LedgerConfig(
@@ -130,7 +138,7 @@ async def test_waiting_jobs_are_woken_when_history_appears_or_moves_earlier():
     assert not other_kind.done()
     later = asyncio.ensure_future(times.sleep(KIND, 60.0))
     await asyncio.sleep(0)
-    times.record(KIND, 49.5)  # hardly earlier: no re-planning for that
+    times.record(KIND, 49.8)  # hardly earlier: no re-planning for that
     times.record(KIND, 70.0)
     await asyncio.sleep(0)
     assert not later.done()
@@ -148,3 +156,40 @@ def test_scouts_are_the_earliest_jobs_of_a_kind():
     times.done_polling(KIND, "job0")  # the next earliest takes its place
     assert times.is_scout(KIND, f"job{SCOUTS}")
     assert not times.is_scout(KIND, f"job{SCOUTS + 1}")
+
+
+async def test_a_window_that_starts_too_late_walks_down_to_where_jobs_really_finish(store):
+    """A job polled first at its window's start and found done there took less: recording that start
+    would keep the window there forever, and every faster job would wait for it."""
+    times = GenerationTimes()
+    times.record(KIND, 21.2)  # a scout's late poll: these jobs really take 15 to 25 s
+    rng = random.Random(18)
+    waits, takes = [], []
+    for _ in range(80):  # one after another, each polled as the window stands
+        take = rng.uniform(15.0, 25.0)
+        elapsed, before, polls = 0.0, 0.0, 0
+        while elapsed < take:
+            window = await times.window(store, KIND)
+            before = elapsed
+            elapsed += next_poll_delay(PLAN, elapsed=elapsed, polls=polls, window=window, r=rng.random())
+            polls += 1
+        waits.append(elapsed - take)
+        takes.append(take)
+        times.record(KIND, generation_estimate(PLAN, elapsed, before))
+    window = await times.window(store, KIND)
+    assert window is not None
+    assert min(takes) - PLAN.dense_s / 2 - 0.01 <= window.low <= min(takes) + PLAN.dense_s
+    # Once it has walked down, a finished job is seen within a dense step, however fast it was.
+    assert max(waits[40:]) <= PLAN.dense_s
+
+
+async def test_a_window_moving_earlier_in_small_steps_wakes_the_jobs_that_planned_with_its_old_start():
+    times = GenerationTimes()
+    times.record(KIND, 21.0)
+    waiting = asyncio.ensure_future(times.sleep(KIND, 60.0))  # planned to poll first at 21 s
+    await asyncio.sleep(0)
+    times.record(KIND, 20.7)  # each step alone is too small to re-plan for
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    times.record(KIND, 20.4)  # together 0.6 s earlier than the start it planned with
+    assert await waiting is True

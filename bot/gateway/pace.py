@@ -26,7 +26,8 @@ SCOUTS = 8  # without history, this many of a kind's earliest jobs keep the old 
 RELOAD_S = 60.0
 HORIZON_S = 600.0  # every generation seen here this recently counts in the window
 SEEN_MAX = 10_000
-WAKE_EARLIER_S = 1.0  # a window starting this much earlier re-plans the jobs waiting for it
+WAKE_EARLIER_S = 0.5  # a window starting this much earlier re-plans the jobs waiting for it (less than
+# the half dense step a job found done at its first poll moves it: see `generation_estimate`)
 
 
 class TimesSource(Protocol):
@@ -51,6 +52,7 @@ class GenerationTimes:
         self._waiters: dict[Kind, set[asyncio.Future[bool]]] = {}
         self._polling: dict[Kind, dict[str, float]] = {}  # job id → submitted_at
         self._scout_limit: dict[Kind, float] = {}  # the latest submitted_at among the scouts
+        self._planned_low: dict[Kind, float] = {}  # the window's start the waiting jobs planned with
 
     async def window(self, store: TimesSource, kind: Kind) -> Window | None:
         """Where recent generations of `kind` ended; None without history."""
@@ -97,11 +99,16 @@ class GenerationTimes:
             self._update(kind, Window(low=min(times), high=max(times)))
 
     def _update(self, kind: Kind, window: Window) -> None:
-        before = self._windows.get(kind)
+        """A new window for `kind`; its waiting jobs are woken to re-plan when it starts WAKE_EARLIER_S
+        earlier than the start they planned with, whether at once or in small steps."""
         self._windows[kind] = window
-        if before is None or window.low < before.low - WAKE_EARLIER_S:
+        planned = self._planned_low.get(kind)
+        if planned is None or window.low < planned - WAKE_EARLIER_S:
+            self._planned_low[kind] = window.low
             for future in self._waiters.pop(kind, set()):
                 _settle(future, True)
+        elif window.low > planned:  # later (old times aged out): jobs plan with this start from now
+            self._planned_low[kind] = window.low
 
     async def sleep(self, kind: Kind, seconds: float) -> bool:
         """Wait `seconds`; True when woken early because `kind`'s window moved earlier."""

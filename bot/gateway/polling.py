@@ -172,6 +172,19 @@ class PollPlan:
         )
 
 
+def generation_estimate(plan: PollPlan, seen_s: float, before_s: float) -> float:
+    """A job's generation time, from the poll `seen_s` seconds after submission that found it done
+    and the one before it, at `before_s` (0: none), that did not: the middle of that gap, or half a
+    dense step before `seen_s` when the gap is longer.
+
+    The poll that finds it done alone would be biased late, and could never move a window earlier:
+    a job polled first at its window's start would record that start however early it finished, so
+    the window would keep it forever. Half a step earlier each time such a poll finds the job done,
+    the window's start walks down to where jobs really finish (at most half a step below them)."""
+    gap = max(0.0, seen_s - before_s)
+    return max(0.0, seen_s - min(gap, plan.dense_s) / 2.0)
+
+
 def next_poll_delay(
     plan: PollPlan,
     *,

@@ -20,7 +20,7 @@ from bot.deps import START_DEFER_MAX_S, Deps
 from bot.gateway.client import CreateRequest, GatewayJob
 from bot.gateway.media import download_result
 from bot.gateway.pace import Kind
-from bot.gateway.polling import PollPlan, next_poll_delay
+from bot.gateway.polling import PollPlan, generation_estimate, next_poll_delay
 from bot.jobs.alerts import check_alerts
 from bot.jobs.delivery import announce, deliver, post_failure
 from bot.jobs.queue import QueueNotices, queued_place, usual_estimate
@@ -267,6 +267,7 @@ class JobFlow:
         assert self.job.gateway_job_id is not None
         plan = PollPlan.for_cap(self.deps.settings.poll_max_interval_s)
         last, polls, unreadable = submitted, 0, 0
+        answered = submitted  # the last poll answered "not done yet"
         retry_after: float | None = None
         while self.job.state in _POLLING:
             await self._wait_to_poll(plan, kind, submitted, last, polls, retry_after)
@@ -286,7 +287,8 @@ class JobFlow:
                 last, retry_after = self.deps.clock(), exc.retry_after  # counted from the answer
                 continue
             unreadable = 0
-            await self._on_answer(answer)
+            await self._on_answer(answer, generation_estimate(plan, last - submitted, answered - submitted))
+            answered = last
 
     async def _wait_to_poll(
         self, plan: PollPlan, kind: Kind, submitted: float, last: float, polls: int, retry_after: float | None
@@ -309,9 +311,10 @@ class JobFlow:
             if not await times.sleep(kind, last + delay - self.deps.clock()):
                 return
 
-    async def _on_answer(self, answer: GatewayJob) -> None:
+    async def _on_answer(self, answer: GatewayJob, generation_s: float) -> None:
+        """`generation_s`: how long the job took to generate, if this answer says it is done."""
         if answer.status == "completed" and answer.result is not None:
-            self._generated()
+            self._generated(generation_s)
             await self._move(
                 S.DOWNLOADING,
                 result_url=answer.result.url,
@@ -327,12 +330,11 @@ class JobFlow:
             now = self.deps.clock()
             await self.status.refresh(self.job, now=now, estimate_s=await self._usual_time())
 
-    def _generated(self) -> None:
+    def _generated(self, seconds: float) -> None:
         """This job's generation time feeds the poll plans at once (the store follows the download)."""
         if self.job.submitted_at is None:  # submitted before the column existed
             return
-        now = self.deps.clock()
-        self._generation = (max(0.0, now - self.job.submitted_at), now)
+        self._generation = (seconds, self.deps.clock())
         self.deps.generation_times.record((self.job.model, self.job.duration), self._generation[0])
 
     async def _download(self) -> None:
