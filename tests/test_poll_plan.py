@@ -13,7 +13,7 @@ from bot.gateway.pace import HORIZON_S, RECENT, RELOAD_S, SCOUTS, GenerationTime
 from bot.gateway.polling import MAX_RETRY_AFTER_S, PollPlan, Window, generation_estimate, next_poll_delay
 from storage import LedgerConfig, open_store
 
-PLAN = PollPlan()  # dense 1.7 s, sparse ≤ 25 s, old pace 3 s ×1.5 up to 4.5 s, ±5%
+PLAN = PollPlan()  # dense 1.9 s, sparse ≤ 25 s, old pace 3 s ×1.5 up to 4.5 s, ±5%
 WINDOW = Window(low=45.0, high=75.0)
 KIND = ("bytedance/seedance-2.0-fast", 5)
 
@@ -41,7 +41,7 @@ def test_before_the_window_a_few_even_steps_land_on_its_start():
 
 def test_dense_through_the_window_and_a_margin_after_it():
     for elapsed in (43.5, 45.0, 60.0, 75.0, 84.0):
-        assert delay(elapsed, r=0.0) == pytest.approx(1.7)
+        assert delay(elapsed, r=0.0) == pytest.approx(1.9)
 
 
 def test_after_the_window_it_backs_off_as_before():
@@ -54,7 +54,7 @@ def test_jitter_is_small_and_never_stretches_a_dense_gap():
     low, high = delay(300.0, r=0.0), delay(300.0, r=0.999999)
     assert low == pytest.approx(4.5 * 0.95) and high == pytest.approx(4.5 * 1.05)
     low, high = delay(60.0, r=0.999999), delay(60.0, r=0.0)
-    assert low == pytest.approx(1.7 * 0.9) and high == pytest.approx(1.7)
+    assert low == pytest.approx(1.9 * 0.9) and high == pytest.approx(1.9)
 
 
 def test_retry_after_wins_over_every_phase():
@@ -73,15 +73,15 @@ def test_the_deadline_clamps_even_a_retry_after():
 
 def test_the_plan_scales_with_the_poll_cap_setting():
     fast = PollPlan.for_cap(0.45)
-    assert (fast.dense_s, fast.sparse_s, fast.start_s, fast.cap_s) == pytest.approx((0.17, 2.5, 0.3, 0.45))
+    assert (fast.dense_s, fast.sparse_s, fast.start_s, fast.cap_s) == pytest.approx((0.19, 2.5, 0.3, 0.45))
     assert PollPlan.for_cap(4.5) == PLAN
 
 
 def test_a_generation_time_is_the_middle_of_the_gap_the_poll_that_found_it_done_closes():
-    assert generation_estimate(PLAN, 50.0, 48.6) == pytest.approx(49.3)  # dense: the gap's middle
+    assert generation_estimate(PLAN, 50.0, 48.4) == pytest.approx(49.2)  # dense: the gap's middle
     # A long gap (the first poll of the window, or the first ever): half a dense step before the poll.
-    assert generation_estimate(PLAN, 45.0, 22.5) == pytest.approx(45.0 - 0.85)
-    assert generation_estimate(PLAN, 3.0, 0.0) == pytest.approx(3.0 - 0.85)
+    assert generation_estimate(PLAN, 45.0, 22.5) == pytest.approx(45.0 - 0.95)
+    assert generation_estimate(PLAN, 3.0, 0.0) == pytest.approx(3.0 - 0.95)
 
 
 @pytest.fixture

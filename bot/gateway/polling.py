@@ -151,7 +151,7 @@ class PollPlan:
     crowd of them still notices the first completions soon, and are re-planned when history appears.
     """
 
-    dense_s: float = 1.7  # through the window: a finished video is noticed within this
+    dense_s: float = 1.9  # through the window: a finished video is noticed within this
     sparse_s: float = 25.0  # longest wait before the window (and without history, for non-scouts)
     start_s: float = 3.0
     factor: float = 1.5
