@@ -22,7 +22,7 @@ from bot.admin_commands import (
 )
 from bot.money import format_usd
 from bot.ui.words import admin as words
-from storage.api import Store
+from storage.api import Audited, Store
 from storage.billing import billed_seconds
 from storage.models import AdminAction, Job
 
@@ -48,8 +48,18 @@ def _usd_or(micros: int | None, none: str) -> str:
     return none if micros is None else format_usd(micros)
 
 
-async def _audited(store: Store, actor: str, action: str, target: str, old: str, new: str) -> None:
-    await store.record_admin_action(actor=actor, action=action, target=target, old=old, new=new)
+def _limit_shown(limit: tuple[int, bool]) -> str:
+    """A user's limit in the audit log: theirs, or the workspace default's, marked so."""
+    micros, own = limit
+    return format_usd(micros) + ("" if own else " (default)")
+
+
+def _cap_shown(micros: int | None) -> str:
+    return _usd_or(micros, "off")
+
+
+def _frozen_shown(frozen: bool) -> str:
+    return "frozen" if frozen else "not frozen"
 
 
 async def run_admin(store: Store, command: AdminCommand, *, actor: str) -> AdminResult:
@@ -59,21 +69,18 @@ async def run_admin(store: Store, command: AdminCommand, *, actor: str) -> Admin
     match command:
         case AdminHelp():
             return AdminResult(words.admin_help())
+        # Each change is recorded in the audit log in its own transaction, with the value it replaced.
         case SetUserBudget(user_id=user, micros=micros):
-            before = await store.budget_status(user)
-            old = format_usd(before.limit_micros) + ("" if before.own_budget else " (default)")
-            await store.set_user_budget(user, micros)
-            await _audited(store, actor, "budget", user, old, format_usd(micros))
+            budget = Audited[tuple[int, bool]](actor, "budget", user, format_usd(micros), _limit_shown)
+            await store.set_user_budget(user, micros, budget)
             return AdminResult(words.admin_budget_set(user, micros, period))
         case SetDefaultBudget(micros=micros):
-            old = format_usd((await store.workspace_status()).default_budget_micros)
-            await store.set_default_budget(micros)
-            await _audited(store, actor, "budget default", "workspace", old, format_usd(micros))
+            default = Audited[int](actor, "budget default", "workspace", format_usd(micros), format_usd)
+            await store.set_default_budget(micros, default)
             return AdminResult(words.admin_default_budget_set(micros, period))
         case SetCap(micros=micros):
-            old = _usd_or((await store.workspace_status()).cap_micros, "off")
-            await store.set_cap(micros)
-            await _audited(store, actor, "cap", "workspace", old, _usd_or(micros, "off"))
+            cap = Audited[int | None](actor, "cap", "workspace", _usd_or(micros, "off"), _cap_shown)
+            await store.set_cap(micros, cap)
             return AdminResult(words.admin_cap_set(micros, period))
         case ShowUsage(user_id=None):
             return AdminResult(words.admin_usage(await store.usage(), await store.workspace_status()))
@@ -81,10 +88,10 @@ async def run_admin(store: Store, command: AdminCommand, *, actor: str) -> Admin
             jobs = await store.user_jobs(user, 50, this_period=True)
             return AdminResult(words.admin_user_usage(await store.budget_status(user), jobs))
         case SetFrozen(user_id=user, frozen=frozen):
-            changed = await store.set_frozen(user, frozen)
-            state = {True: "frozen", False: "not frozen"}
             verb = "freeze" if frozen else "unfreeze"
-            await _audited(store, actor, verb, user, state[frozen != changed], state[frozen])
+            changed = await store.set_frozen(
+                user, frozen, Audited[bool](actor, verb, user, _frozen_shown(frozen), _frozen_shown)
+            )
             return AdminResult(words.admin_frozen(user, frozen, changed))
         case SetBlocked(term=term, blocked=blocked):
             changed = await store.set_blocked(term, blocked, actor=actor)  # audited in the same transaction

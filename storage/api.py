@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from storage.models import AdminAction, BudgetStatus, Job, JobState, UserUsage, WorkspaceStatus
 from storage.requests import RequestClaim
@@ -46,6 +46,22 @@ class NewJob:
     # Set when the video answers in a thread that already exists (a mention, a message shortcut):
     # the job is stored with that thread as its delivery place, so no parent message is posted.
     thread_ts: str | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Audited(Generic[T]):
+    """An admin change's entry in the audit log, written in the change's own transaction: who did
+    what to what, the new value as the log shows it, and how to show the value it replaced (read in
+    that transaction, so two admins changing one setting at once each record what they replaced)."""
+
+    actor: str
+    action: str
+    target: str
+    new: str
+    old: Callable[[T], str]
 
 
 class Store(Protocol):
@@ -91,20 +107,23 @@ class Store(Protocol):
         """`workspace_status` when a cap is set, else None (without reading the period's totals)."""
         ...
 
-    async def set_user_budget(self, user_id: str, micros: int) -> None:
-        """Give a user their own budget per period."""
+    async def set_user_budget(
+        self, user_id: str, micros: int, audit: Audited[tuple[int, bool]] | None = None
+    ) -> None:
+        """Give a user their own budget per period (`audit`'s old value: their limit until now, and
+        whether it was their own rather than the default)."""
         ...
 
-    async def set_default_budget(self, micros: int | None) -> None:
-        """None goes back to the configured default."""
+    async def set_default_budget(self, micros: int | None, audit: Audited[int] | None = None) -> None:
+        """None goes back to the configured default (`audit`'s old value: the default until now)."""
         ...
 
-    async def set_cap(self, micros: int | None) -> None:
-        """None means no workspace cap."""
+    async def set_cap(self, micros: int | None, audit: Audited[int | None] | None = None) -> None:
+        """None means no workspace cap (`audit`'s old value: the cap until now, None for none)."""
         ...
 
-    async def set_frozen(self, user_id: str, frozen: bool) -> bool:
-        """True when this changed anything."""
+    async def set_frozen(self, user_id: str, frozen: bool, audit: Audited[bool] | None = None) -> bool:
+        """True when this changed anything (`audit`'s old value: whether the user was frozen)."""
         ...
 
     async def usage(self) -> list[UserUsage]:

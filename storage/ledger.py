@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
-from storage.api import LedgerConfig, NewJob
+from storage.api import Audited, LedgerConfig, NewJob
+from storage.audit_log import insert_admin_action
 from storage.billing import BILLED_SECONDS_SQL, cost_micros, split_charge
 from storage.db import Database, Row, Tx, Writes
 from storage.errors import Duplicate, RefusalReason, Refused, Repeated
@@ -92,6 +93,22 @@ _ENUM_COLUMNS = frozenset(
 
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
+
+
+T = TypeVar("T")
+
+
+async def _record(tx: Tx, audit: Audited[T], old: T, now: float) -> None:
+    """`audit`'s entry, inside the (serialized) transaction of the change it describes."""
+    await insert_admin_action(
+        tx,
+        at=now,
+        actor=audit.actor,
+        action=audit.action,
+        target=audit.target,
+        old=audit.old(old),
+        new=audit.new,
+    )
 
 
 async def _setting(tx: Tx, key: str) -> int | None:
@@ -331,11 +348,17 @@ class Ledger:
             return None
         return await self.workspace_status()
 
-    async def set_user_budget(self, user_id: str, micros: int) -> None:
-        """Give a user their own budget per period."""
+    async def set_user_budget(
+        self, user_id: str, micros: int, audit: Audited[tuple[int, bool]] | None = None
+    ) -> None:
+        """Give a user their own budget per period; with `audit`, recorded in the same transaction."""
         if micros < 0:
             raise ValueError("a budget cannot be negative")
-        async with self._db.transaction() as tx:
+        async with self._db.transaction(serialize=audit is not None) as tx:
+            if audit is not None:
+                own = await tx.fetchval("SELECT micros FROM budgets WHERE user_id = ?", user_id)
+                old = (int(own), True) if own is not None else (await self._default_budget(tx), False)
+                await _record(tx, audit, old, self._clock())
             await tx.execute(
                 "INSERT INTO budgets (user_id, micros, updated_at) VALUES (?, ?, ?) ON CONFLICT (user_id)"
                 " DO UPDATE SET micros = excluded.micros, updated_at = excluded.updated_at",
@@ -344,10 +367,16 @@ class Ledger:
                 self._clock(),
             )
 
-    async def _set_setting(self, key: str, micros: int | None) -> None:
+    async def _set_setting(
+        self, key: str, micros: int | None, audit: Audited[Any] | None, shown: Callable[[int | None], Any]
+    ) -> None:
+        """Set or clear a workspace setting; with `audit`, recorded in the same transaction, the value
+        replaced passed through `shown` (the stored value, None when unset)."""
         if micros is not None and micros < 0:
             raise ValueError(f"{key} cannot be negative")
-        async with self._db.transaction() as tx:
+        async with self._db.transaction(serialize=audit is not None) as tx:
+            if audit is not None:
+                await _record(tx, audit, shown(await _setting(tx, key)), self._clock())
             if micros is None:
                 await tx.execute("DELETE FROM workspace_settings WHERE key = ?", key)
                 return
@@ -359,28 +388,31 @@ class Ledger:
                 self._clock(),
             )
 
-    async def set_default_budget(self, micros: int | None) -> None:
+    async def set_default_budget(self, micros: int | None, audit: Audited[int] | None = None) -> None:
         """Set the budget of users without their own; None goes back to the configured default."""
-        await self._set_setting("default_budget", micros)
+        default = self.config.default_budget_micros
+        await self._set_setting("default_budget", micros, audit, lambda v: default if v is None else v)
 
-    async def set_cap(self, micros: int | None) -> None:
+    async def set_cap(self, micros: int | None, audit: Audited[int | None] | None = None) -> None:
         """Set the workspace-wide cap per period; None means no cap."""
-        await self._set_setting("cap", micros)
+        await self._set_setting("cap", micros, audit, lambda v: v)
 
-    async def set_frozen(self, user_id: str, frozen: bool) -> bool:
-        """Freeze or unfreeze a user; True when this changed anything."""
-        async with self._db.transaction() as tx:
+    async def set_frozen(self, user_id: str, frozen: bool, audit: Audited[bool] | None = None) -> bool:
+        """Freeze or unfreeze a user; True when this changed anything. With `audit`, recorded in the
+        same transaction (the old value: whether the user was frozen)."""
+        async with self._db.transaction(serialize=audit is not None) as tx:
             if frozen:
-                return (
-                    await tx.execute(
-                        "INSERT INTO frozen_users (user_id, frozen_at) VALUES (?, ?)"
-                        " ON CONFLICT (user_id) DO NOTHING",
-                        user_id,
-                        self._clock(),
-                    )
-                    == 1
+                changed = await tx.execute(
+                    "INSERT INTO frozen_users (user_id, frozen_at) VALUES (?, ?)"
+                    " ON CONFLICT (user_id) DO NOTHING",
+                    user_id,
+                    self._clock(),
                 )
-            return await tx.execute("DELETE FROM frozen_users WHERE user_id = ?", user_id) == 1
+            else:
+                changed = await tx.execute("DELETE FROM frozen_users WHERE user_id = ?", user_id)
+            if audit is not None:
+                await _record(tx, audit, frozen != (changed == 1), self._clock())
+        return changed == 1
 
     async def usage(self) -> list[UserUsage]:
         """This period's spend per user (users with jobs this period or money reserved), largest first."""

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from bot.admin_commands import SetCap, SetDefaultBudget, SetFrozen, SetUserBudget
+from bot.admin_ops import run_admin
+from bot.money import format_usd
 from tests.storage.helpers import new_job
 
 
@@ -45,3 +50,38 @@ async def test_policy_refusals_count_in_usage(store):
     assert usage["U1"].policy_refusals == 1 and usage["U1"].jobs == 1
     assert usage["U2"].policy_refusals == 2 and usage["U2"].jobs == 0 and usage["U2"].spent_micros == 0
     assert await store.policy_refusals() == {"U1": 1, "U2": 2}
+
+
+async def test_concurrent_admin_changes_each_record_the_value_they_replaced(store_factory):
+    """Each change and its audit entry are one transaction: read in between, another admin's change
+    would be recorded as replaced by nobody, or twice."""
+    one, two = await store_factory(), await store_factory()  # two replicas, two admins
+    changes = [
+        run_admin(store, command, actor=actor)
+        for n in range(12)
+        for store, actor, command in (
+            (one, "UADMIN1", SetCap(micros=(n + 1) * 1_000_000)),
+            (two, "UADMIN2", SetDefaultBudget(micros=(n + 1) * 100_000)),
+            (one, "UADMIN1", SetUserBudget(user_id="U1", micros=(n + 1) * 10_000)),
+            (two, "UADMIN2", SetFrozen(user_id="U2", frozen=n % 2 == 0)),
+        )
+    ]
+    await asyncio.gather(*changes)
+    entries = list(reversed(await one.admin_actions(None)))  # oldest first
+    assert len(entries) == 48
+    workspace, budget = await one.workspace_status(), await one.budget_status("U1")
+    for action, first_old, now in (
+        ("cap", "off", format_usd(workspace.cap_micros or 0)),
+        ("budget default", format_usd(1_000_000), format_usd(workspace.default_budget_micros)),
+        ("budget", None, format_usd(budget.limit_micros)),  # first: the default of that moment
+    ):
+        chain = [(e.old_value, e.new_value) for e in entries if e.action == action]
+        assert [old for old, _ in chain[1:]] == [new for _, new in chain[:-1]], action
+        assert chain[0][0] == first_old or (first_old is None and chain[0][0].endswith(" (default)"))
+        assert chain[-1][1] == now
+    frozen = [(e.action, e.old_value, e.new_value) for e in entries if e.target == "U2"]
+    was = "not frozen"
+    for _, old, new in frozen:
+        assert old == was
+        was = new
+    assert (was == "frozen") == (await one.budget_status("U2")).frozen
