@@ -83,7 +83,8 @@ async def main(quick: bool) -> None:
             for n, c in enumerate(channels)
         ]
     )
-    app = AppProc(stubs, wd, VIDEOBOT_SLACK_TIER_SCALE=str(TIER_SCALE))
+    # Every job in flight at once: Slack's limits are what this measures, not the workspace's queue.
+    app = AppProc(stubs, wd, VIDEOBOT_SLACK_TIER_SCALE=str(TIER_SCALE), VIDEOBOT_MAX_INFLIGHT=str(jobs))
     await app.start()
     sampler = Sampler(app.rss_mb, interval=0.25)
     sampler.start()

@@ -66,6 +66,7 @@ class Deps:
     generation_times: GenerationTimes = field(default_factory=GenerationTimes)
     # Channels this process joined (or found it cannot join): conversations.join once per channel.
     joined: set[str] = field(default_factory=set)
+    joining: dict[str, asyncio.Future[None]] = field(default_factory=dict)  # joins under way, by channel
 
     @property
     def pacer(self) -> Pacer:

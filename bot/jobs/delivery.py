@@ -196,12 +196,29 @@ def _member_known(deps: Deps, channel: str) -> bool:
 
 async def ensure_member(deps: Deps, channel: str) -> None:
     """Join a public channel before sharing a file there (chat:write.public posts without joining,
-    a file share does not); once per channel and process. DMs and private channels are skipped."""
+    a file share does not); once per channel and process. DMs and private channels are skipped.
+    Deliveries that need the same channel meanwhile wait for the join under way (one call to
+    Slack's Tier 3 `conversations.join`, not one each)."""
     if _member_known(deps, channel):
         return
+    joining = deps.joining.get(channel)
+    if joining is None:
+        joining = deps.joining[channel] = asyncio.ensure_future(_join(deps, channel))
+        joining.add_done_callback(partial(_joined, deps, channel))
+    await asyncio.shield(joining)  # a waiter given up on does not cancel the others' join
+
+
+async def _join(deps: Deps, channel: str) -> None:
     if not await slack_io.join_channel(client=deps.slack, channel=channel):
         log_event(log, "channel.unjoinable", channel=channel)  # private, with the bot in it already
     deps.joined.add(channel)
+
+
+def _joined(deps: Deps, channel: str, joining: asyncio.Future[None]) -> None:
+    """The join is over: the next delivery that needs one (after a failure) starts its own."""
+    deps.joining.pop(channel, None)
+    if not joining.cancelled():
+        joining.exception()  # its waiters have it; retrieved here too, for when all of them gave up
 
 
 def video_filename(job: Job) -> str:

@@ -50,6 +50,22 @@ async def test_the_join_goes_beside_the_upload_and_before_the_share(make_app, sl
     assert [f.channel for f in slack.files] == ["C_OTHER"] and slack.calls_inside_retry_after == []
 
 
+async def test_videos_finishing_together_in_a_channel_not_joined_join_it_once(make_app, slack):
+    # The join answers slowly: every delivery reaches it while the first is still under way (the
+    # requests' own posts in the channel go a second apart, at Slack's pace).
+    slack.set_latency("conversations.join", 4.0)
+    app = await make_app()
+    users = [ALICE, BOB, "U0CAROL01"]
+    await asyncio.gather(
+        *(app.command("a kite over dunes --duration 4", user=u, channel="C_OTHER") for u in users)
+    )
+    await app.wait_idle(timeout=60)
+    jobs = [job for u in users for job in await app.jobs(u)]
+    assert [job.state for job in jobs] == [JobState.DELIVERED] * 3
+    assert len(slack.calls_of("conversations.join")) == 1
+    assert len(slack.files) == 3 and all(f.channel == "C_OTHER" for f in slack.files)
+
+
 @pytest.mark.timeout(600)
 async def test_forty_jobs_at_once_in_two_channels_under_slacks_limits(make_app, sim, slack):
     app = await make_app(max_inflight_per_user=4)
