@@ -268,12 +268,6 @@ class Store(Protocol):
         """Prompts refused by the content policy this period, per user."""
         ...
 
-    async def record_admin_action(
-        self, *, actor: str, action: str, target: str, old: str, new: str
-    ) -> AdminAction:
-        """Append one admin action (who, what, old and new value) to the audit log, stamped now."""
-        ...
-
     async def admin_actions(self, limit: int | None = 20) -> list[AdminAction]:
         """The most recent admin actions, newest first (all when `limit` is None)."""
         ...

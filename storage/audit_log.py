@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from storage.db import Database, Tx
 from storage.models import AdminAction
 
@@ -31,19 +29,10 @@ async def insert_admin_action(
 
 
 class AuditLog:
-    """Reading and appending the admin audit log."""
+    """Reading the admin audit log (entries are appended by the changes they record, in the same
+    transaction: `insert_admin_action`)."""
 
     _db: Database
-    _clock: Callable[[], float]
-
-    async def record_admin_action(
-        self, *, actor: str, action: str, target: str, old: str, new: str
-    ) -> AdminAction:
-        """Append one admin action, stamped now."""
-        async with self._db.transaction(serialize=True) as tx:
-            return await insert_admin_action(
-                tx, at=self._clock(), actor=actor, action=action, target=target, old=old, new=new
-            )
 
     async def admin_actions(self, limit: int | None = 20) -> list[AdminAction]:
         """The most recent admin actions, newest first (all of them when `limit` is None)."""

@@ -335,7 +335,7 @@ class JobFlow:
         if self.job.submitted_at is None:  # submitted before the column existed
             return
         self._generation = (seconds, self.deps.clock())
-        self.deps.generation_times.record((self.job.model, self.job.duration), self._generation[0])
+        self.deps.generation_times.record((self.job.model, self.job.duration), seconds)
 
     async def _download(self) -> None:
         # No status edit here: the download starts the moment the job is seen completed, and the

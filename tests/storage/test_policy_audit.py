@@ -7,6 +7,7 @@ import asyncio
 from bot.admin_commands import SetCap, SetDefaultBudget, SetFrozen, SetUserBudget
 from bot.admin_ops import run_admin
 from bot.money import format_usd
+from storage.api import Audited
 from tests.storage.helpers import new_job
 
 
@@ -33,8 +34,8 @@ async def test_blocked_terms_are_shared_and_audited_once_per_change(store_factor
 
 async def test_audit_log_limit_and_order(store):
     for n in range(25):
-        await store.record_admin_action(
-            actor="UADMIN", action="cap", target="workspace", old=str(n), new=str(n + 1)
+        await store.set_cap(
+            (n + 1) * 1_000_000, Audited[int | None]("UADMIN", "cap", "workspace", str(n + 1), str)
         )
     last = await store.admin_actions()
     assert len(last) == 20 and last[0].new_value == "25" and last[-1].new_value == "6"
